@@ -179,7 +179,7 @@ def candidate_dirs(dataset: str) -> list[Path]:
     if env:
         root = Path(env).expanduser()
         if not root.is_absolute():
-            root = REPO_ROOT / root  # notebooks run from notebooks/, so not the cwd
+            root = Path(os.path.normpath(REPO_ROOT / root))  # not the cwd: notebooks/ differs
         dirs.append(root / dataset)
     dirs.append(REPO_DATA_DIR / dataset)
     return dirs
