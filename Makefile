@@ -41,9 +41,13 @@ setup: $(STAMP) data $(KERNEL)
 data: $(STAMP)
 	$(BIN)/python -m utils.data
 
-## lab: the first README command
+# JupyterLab refuses to run as root unless told; containers often run as root.
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+## lab: the first README command (LAB_ARGS="--no-browser --port 8899" to pass options)
 lab: setup
-	$(BIN)/jupyter lab notebooks/00_setup_and_data.ipynb
+	$(BIN)/jupyter lab $(LAB_ARGS) --ServerApp.root_dir=. \
+	    --LabApp.default_url=/lab/tree/notebooks/00_setup_and_data.ipynb
 
 lint: $(STAMP)
 	$(BIN)/ruff check utils tests notebooks scripts
