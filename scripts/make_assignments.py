@@ -15,9 +15,11 @@ becomes ``*YOUR ANSWER HERE*``. A cell whose first line is ``# SOLUTION ONLY`` (
 example, a cell that shows an instructor's extra plot) is dropped. Outputs and execution
 counts are removed, so a student starts from a clean notebook.
 
-We use this small script rather than nbgrader's ``ClearSolutions`` preprocessor: the
-marker syntax is nbgrader's, so an instructor can switch later, but nbgrader itself pins
-older Jupyter packages than the course uses.
+We use this small script rather than nbgrader's ``ClearSolutions`` preprocessor. nbgrader
+0.9.6's pins do not conflict with ours, but it would add a dozen packages the course does
+not otherwise need (SQLAlchemy, Alembic, ipywidgets, notebook 7, rapidfuzz, ...) for one
+preprocessor. The marker syntax is nbgrader's, so an instructor can switch to nbgrader
+without touching the solution notebooks.
 """
 
 from __future__ import annotations
