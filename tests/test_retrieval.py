@@ -86,6 +86,24 @@ def test_perfect_codes_give_map_one():
     assert R.precision_at_k(d, labels, labels, 5) == 1.0
 
 
+def test_scores_from_relevance_match_the_single_metrics():
+    rng = np.random.default_rng(0)
+    dist = rng.integers(0, 5, size=(7, 40))  # many ties: the stable order matters
+    ql, dl = rng.integers(0, 3, 7), rng.integers(0, 3, 40)
+    rel = R.relevance_ranking(dist, ql, dl)
+    scores = R.scores_from_relevance(rel, ks=(1, 10))
+    assert scores == {"P@1": R.precision_at_k(dist, ql, dl, 1),
+                      "P@10": R.precision_at_k(dist, ql, dl, 10),
+                      "mAP": R.mean_average_precision(dist, ql, dl)}
+    assert R.scores_from_relevance(rel, ks=(3,), with_map=False).keys() == {"P@3"}
+    with pytest.raises(ValueError, match="k must be in"):
+        R.scores_from_relevance(rel, ks=(41,))
+    with pytest.raises(ValueError, match="boolean"):
+        R.scores_from_relevance(rel.astype(int))
+    with pytest.raises(ValueError, match="no query has a relevant item"):
+        R.scores_from_relevance(np.zeros((2, 5), dtype=bool), ks=(5,))
+
+
 def test_precision_of_ids():
     assert R.precision_of_ids([0, 1], 1, np.array([1, 0, 1])) == 0.5
     assert np.isnan(R.precision_of_ids([], 1, np.array([1])))

@@ -128,11 +128,8 @@ def relevance_ranking(distances, query_labels, db_labels) -> np.ndarray:
 
 def precision_at_k(distances, query_labels, db_labels, k: int) -> float:
     """Mean over queries of the fraction of the ``k`` nearest database items sharing the label."""
-    dist, ql, dl = _check_ranking_inputs(distances, query_labels, db_labels, "precision_at_k")
-    if not 1 <= k <= dist.shape[1]:
-        raise ValueError(f"precision_at_k: k must be in [1, {dist.shape[1]}], got {k}")
-    rel = relevance_ranking(dist, ql, dl)
-    return float(rel[:, :k].mean())
+    rel = relevance_ranking(distances, query_labels, db_labels)
+    return scores_from_relevance(rel, ks=(k,), with_map=False)[f"P@{k}"]
 
 
 def mean_average_precision(distances, query_labels, db_labels) -> float:
@@ -142,14 +139,36 @@ def mean_average_precision(distances, query_labels, db_labels) -> float:
     Queries with no relevant item in the database are skipped.
     """
     rel = relevance_ranking(distances, query_labels, db_labels)
-    hits = np.cumsum(rel, axis=1)
-    ranks = np.arange(1, rel.shape[1] + 1)
-    n_rel = rel.sum(axis=1)
-    keep = n_rel > 0
-    if not keep.any():
-        raise ValueError("mean_average_precision: no query has a relevant item in the database")
-    ap = (np.where(rel, hits / ranks, 0.0).sum(axis=1)[keep]) / n_rel[keep]
-    return float(ap.mean())
+    return scores_from_relevance(rel, ks=())["mAP"]
+
+
+def scores_from_relevance(rel, ks=(10, 100), with_map: bool = True) -> dict[str, float]:
+    """``P@k`` for each ``k`` in ``ks`` and (optionally) ``mAP`` from one relevance ranking.
+
+    ``rel`` is the boolean (Q, N) output of :func:`relevance_ranking`. Sorting the database is
+    the expensive step, so sort once and read every score from the same ranking: this gives
+    exactly what :func:`precision_at_k` and :func:`mean_average_precision` return.
+    """
+    rel = np.asarray(rel)
+    if rel.ndim != 2 or rel.dtype != bool:
+        raise ValueError("scores_from_relevance: rel must be the boolean (Q, N) array from "
+                         f"relevance_ranking, got dtype {rel.dtype} and shape {rel.shape}")
+    scores = {}
+    for k in ks:
+        if not 1 <= k <= rel.shape[1]:
+            raise ValueError(f"precision_at_k: k must be in [1, {rel.shape[1]}], got {k}")
+        scores[f"P@{k}"] = float(rel[:, :k].mean())
+    if with_map:
+        n_rel = rel.sum(axis=1)
+        keep = n_rel > 0
+        if not keep.any():
+            raise ValueError(
+                "mean_average_precision: no query has a relevant item in the database")
+        hits = np.cumsum(rel, axis=1)
+        ranks = np.arange(1, rel.shape[1] + 1)
+        ap = (np.where(rel, hits / ranks, 0.0).sum(axis=1)[keep]) / n_rel[keep]
+        scores["mAP"] = float(ap.mean())
+    return scores
 
 
 def precision_of_ids(ids, query_label, db_labels) -> float:

@@ -5,6 +5,6 @@ on several inputs, compares with a reference computed independently (NumPy, scik
 SciPy or Keras) and prints ``PASSED``, ``NOT DONE`` or ``FAILED`` with the reason.
 """
 
-from utils.checkers import a1, a2, a3
+from utils.checkers import a1, a2, a3, a4, a5
 
-__all__ = ["a1", "a2", "a3"]
+__all__ = ["a1", "a2", "a3", "a4", "a5"]
