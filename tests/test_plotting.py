@@ -64,6 +64,9 @@ def test_show_reconstructions_rows():
     fig = plotting.show_reconstructions(x, x.reshape(10, 784), n=4)
     assert len(fig.axes) == 8
     _render(fig)
+    # default n: the first 10 images, or all of them when there are fewer
+    assert len(plotting.show_reconstructions(x, x).axes) == 20
+    assert len(plotting.show_reconstructions(x[:3], x[:3]).axes) == 6
 
 
 def test_show_reconstructions_errors():
@@ -166,6 +169,10 @@ def test_plot_roc_reports_auc():
     ax = fig.axes[0]
     assert "AUC = 1.0000" in ax.get_legend().get_texts()[0].get_text()
     assert ax.get_xlabel() == "false positive rate" and ax.get_ylabel() == "true positive rate"
+    # a second curve on the same axes adds its own line but not a second chance line
+    plotting.plot_roc(y, scores[::-1], ax=ax, label="flipped")
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels.count("chance") == 1 and len(labels) == 3
     with pytest.raises(ValueError, match="both classes"):
         plotting.plot_roc(np.zeros(5), np.arange(5))
     with pytest.raises(ValueError, match="equal length"):

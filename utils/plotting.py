@@ -109,13 +109,15 @@ def show_reconstructions(
     original,
     reconstructed,
     noisy=None,
-    n: int = 10,
+    n: int | None = None,
     row_titles: Sequence[str] | None = None,
     figsize: tuple[float, float] | None = None,
 ) -> Figure:
     """Rows of original / (noisy) / reconstructed images, ``n`` columns.
 
-    All arrays must hold the same number of images of the same size.
+    All arrays must hold the same number of images of the same size. ``n`` defaults to the
+    first 10 images (or all of them, if there are fewer); an explicit ``n`` larger than the
+    number of images is an error.
     """
     rows = [_as_images(original, "original")]
     names = ["original"]
@@ -129,6 +131,8 @@ def show_reconstructions(
             raise ValueError(f"row_titles: expected {len(rows)} titles, got {len(row_titles)}")
         names = list(row_titles)
     shape0 = rows[0].shape[1:]
+    if n is None:
+        n = min(10, len(rows[0]))
     for name, row in zip(names, rows, strict=True):
         if row.shape[1:] != shape0:
             raise ValueError(f"{name}: image shape {row.shape[1:]} does not match the "
@@ -321,7 +325,8 @@ def plot_roc(y_true, scores, ax: Axes | None = None, label: str | None = None) -
     auc = roc_auc_score(y, s)
     fig, ax = _new_ax(ax, figsize=(4.5, 4.5))
     ax.plot(fpr, tpr, label=f"{label + ': ' if label else ''}AUC = {auc:.4f}")
-    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="chance")
+    if not any(line.get_label() == "chance" for line in ax.get_lines()):  # once per axes
+        ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="chance")
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")
     ax.set_xlim(0, 1)
