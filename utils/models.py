@@ -25,6 +25,11 @@ def dense_autoencoder(
     ``hidden=()`` gives the classic shallow 784-32-784 model; ``hidden=(128, 64)``
     the stacked 784-128-64-32-64-128-784 one. ``code_activation=None`` makes a
     linear code (as in PCA-style models). Returns ``(autoencoder, encoder, decoder)``.
+
+    The default ReLU code (the classic Keras-blog model) is unbounded and non-negative:
+    codes can grow large, so standardise them before a linear probe or a distance, and
+    with a small ``code_size`` some units can die (stay at 0 for every input). Pass
+    ``code_activation=None`` for a linear code when that matters.
     """
     import keras
     from keras import layers
