@@ -52,6 +52,32 @@ def test_other_exceptions_propagate_unchanged():
 
 
 # --------------------------------------------------------------------------- diagnoses
+def test_call_student_reports_crashes_and_passes_stubs():
+    assert grading.call_student(lambda a, b=0: a + b, "add", 2, b=3) == 5
+
+    def stub():
+        raise NotImplementedError()
+
+    with pytest.raises(NotImplementedError):  # the stub: the checker says NOT DONE
+        grading.call_student(stub, "stub")
+
+    def numpy_in_graph():
+        raise NotImplementedError("Cannot convert a symbolic tf.Tensor to a numpy array.")
+
+    with pytest.raises(CheckFailed, match="numpy_in_graph raised NotImplementedError: "
+                                          "NumPy cannot run on the symbolic tensors"):
+        grading.call_student(numpy_in_graph, "numpy_in_graph")
+
+    def crash(x):
+        raise ValueError(f"bad shape {x}\nsecond line")
+
+    with pytest.raises(CheckFailed, match=r"^crash\(3\) raised ValueError: bad shape 3 "
+                                          r"\(hint\)$"):
+        grading.call_student(crash, "crash(3)", 3, hint=" (hint)")
+    with pytest.raises(CheckFailed, match="nested"):  # a nested check's message is kept
+        grading.call_student(grading.fail, "outer", "nested")
+
+
 def test_diagnose_sign_factor_constant():
     e = np.array([1.0, 2.0, 3.0])
     assert "sign is flipped" in grading.diagnose(-e, e)

@@ -58,6 +58,30 @@ def fail(message: str) -> None:
     raise CheckFailed(message)
 
 
+def call_student(fn: Callable, what: str, *args, hint: str = "", **kwargs):
+    """Call the student's ``fn(*args, **kwargs)``; turn a crash into a FAILED message.
+
+    The message names the call (``what``), the exception and its first line, then
+    ``hint``. ``NotImplementedError`` (the stub) passes through, so the check reports
+    NOT DONE, except the one TensorFlow raises when NumPy meets a symbolic tensor inside
+    a compiled function: that is a mistake, and it is reported as one. A
+    :class:`CheckFailed` from a nested check passes through unchanged.
+    """
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError as exc:
+        message = str(exc)
+        if "symbolic" in message and "numpy" in message.lower():
+            fail(f"{what} raised NotImplementedError: NumPy cannot run on the symbolic "
+                 "tensors of a compiled function (train_step, predict); use keras.ops")
+        raise
+    except CheckFailed:
+        raise
+    except Exception as exc:  # noqa: BLE001 (any crash is the student's to see)
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        fail(f"{what} raised {type(exc).__name__}: {first}{hint}")
+
+
 def to_numpy(value, name: str) -> np.ndarray:
     """Convert a student's return value (NumPy, TensorFlow, Python number) to NumPy."""
     if value is None:

@@ -9,28 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from utils.grading import call_student as _call
 from utils.grading import checker, expect_close, expect_shape, expect_true, fail, to_numpy
 
 #: The few-label classifier of Task 5 must reach this accuracy on the MNIST test set,
 #: trained with at most ``N_LABELS`` labels and codes of at most ``MAX_CODE_DIM`` numbers.
-#: Measured: see the solution notebook.
+#: Measured: 76.9% with the solution notebook's dense autoencoder and logistic regression.
 FEW_LABEL_TARGET = 0.70
 N_LABELS = 100
 MAX_CODE_DIM = 64
 
 _LEAK = ("the threshold must come from validation data; tuning it on the test set leaks "
          "the answer (use only val_scores)")
-
-
-def _call(fn, what, *args, hint="", **kwargs):
-    """Call student code; turn an unexpected crash into a readable failure."""
-    try:
-        return fn(*args, **kwargs)
-    except NotImplementedError:
-        raise
-    except Exception as exc:  # noqa: BLE001 (any crash is the student's to see)
-        first = (str(exc).splitlines() or [""])[0][:200]
-        fail(f"{what} raised {type(exc).__name__}: {first}{hint}")
 
 
 # ---------------------------------------------------------------- Task 1: anomaly scores
