@@ -390,6 +390,23 @@ def test_mask_pixels_fraction():
     assert abs((y == 0).mean() - 0.3) < 0.01 and y.dtype == np.float32
 
 
+def test_binarise_seeded_bernoulli():
+    x = np.full((200, 784), 0.3, dtype=np.float32)
+    x[:, :10] = 0.0
+    x[:, 10:20] = 1.0
+    b = data.binarise(x, seed=1)
+    assert b.dtype == np.float32 and b.shape == x.shape
+    assert set(np.unique(b).tolist()) == {0.0, 1.0}
+    assert (b[:, :10] == 0).all() and (b[:, 10:20] == 1).all()
+    assert abs(b[:, 20:].mean() - 0.3) < 0.01
+    np.testing.assert_array_equal(b, data.binarise(x, seed=1))
+    assert not np.array_equal(b, data.binarise(x, seed=2))
+    with pytest.raises(ValueError, match="call to_float"):
+        data.binarise(np.zeros((2, 4), np.uint8))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        data.binarise(np.full((2, 4), 255.0))
+
+
 def test_train_val_split_seeded_disjoint():
     x = np.arange(100)
     y = x % 10

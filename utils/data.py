@@ -435,6 +435,20 @@ def mask_pixels(x: np.ndarray, fraction: float = 0.25, seed: int | None = 0) -> 
     return np.where(rng.random(x.shape) < fraction, 0.0, x).astype(x.dtype)
 
 
+def binarise(x: np.ndarray, seed: int | None = 0) -> np.ndarray:
+    """One fixed Bernoulli draw per pixel: 1 with probability equal to its grey level.
+
+    Likelihood papers on MNIST (and the VAE lesson) model binarised digits; the same
+    ``seed`` gives the same binary images. Returns float32 zeros and ones.
+    """
+    x = _check_unit_range(x, "binarise")
+    if x.size and (x.min() < 0.0 or x.max() > 1.0):
+        raise ValueError(f"binarise: pixels must lie in [0, 1] (probabilities), got "
+                         f"[{x.min():.3g}, {x.max():.3g}]; call to_float first")
+    rng = np.random.default_rng(seed)
+    return (rng.random(x.shape) < x).astype("float32")
+
+
 def train_val_split(x: np.ndarray, y: np.ndarray | None = None, val_fraction: float = 0.1,
                     seed: int = 0):
     """Shuffle with ``seed`` and split off a validation set.
