@@ -19,7 +19,7 @@ NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
 # Student notebooks stop at their stubs by design; tests/test_assignments.py covers them.
 NOTEBOOKS := notebooks --ignore=notebooks/assignments
 
-.PHONY: setup data kernel lab test lint unit notebooks clean
+.PHONY: setup data kernel lab test lint unit notebooks execute seeds readme clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,20 @@ unit: $(STAMP)
 NB ?= $(NOTEBOOKS)
 notebooks: setup
 	$(BIN)/python -m pytest -p tests.notebook_timing $(NB) $(NBVAL)
+
+## execute: re-execute notebooks (NBS="a.ipynb b.ipynb", default all lessons and solutions) serially, each on a fresh kernel, outputs written back
+##          (what committed notebooks come from; run it on an otherwise idle machine)
+execute: setup
+	$(BIN)/python scripts/run_notebooks.py execute $(NBS)
+
+## seeds: the seed sweep: every lesson and solution under several seeds -> results/
+SEEDS ?= 1 2 3
+seeds: setup
+	$(BIN)/python scripts/run_notebooks.py sweep --seeds $(SEEDS) $(NBS)
+
+## readme: regenerate the README's tables from the committed notebooks' recorded results
+readme: $(STAMP)
+	$(BIN)/python scripts/readme_tables.py
 
 clean:
 	rm -rf $(VENV) build

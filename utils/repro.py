@@ -10,13 +10,59 @@ import time
 import numpy as np
 
 
-def set_seed(seed: int = 42, deterministic: bool = True) -> int:
+SEED_ENV_VAR = "AE_SEED"
+"""Environment variable that chooses the seed of every notebook (default :data:`DEFAULT_SEED`)."""
+
+DEFAULT_SEED = 42
+
+DETERMINISM_ENV_VAR = "AE_DETERMINISTIC"
+"""Set to ``0`` to let TensorFlow use faster, non-deterministic kernels (for example on a GPU)."""
+
+_current_seed: int | None = None
+
+
+def _int_from_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(
+            f"{name}={raw!r} is not an integer; set it to a whole number such as "
+            f"{name}=7, or unset it to use the default {default}") from None
+
+
+def seed_from_env() -> int:
+    """The seed named by ``$AE_SEED``, or :data:`DEFAULT_SEED` when it is unset or empty."""
+    seed = _int_from_env(SEED_ENV_VAR, DEFAULT_SEED)
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"{SEED_ENV_VAR}={seed} is out of range; use 0 <= seed < 2**32")
+    return seed
+
+
+def current_seed() -> int:
+    """The seed of the last :func:`set_seed` call (the environment's seed before any call)."""
+    return seed_from_env() if _current_seed is None else _current_seed
+
+
+def set_seed(seed: int | None = None, deterministic: bool | None = None) -> int:
     """Seed Python, NumPy, Keras and TensorFlow; make TensorFlow ops deterministic.
 
-    After this call, rerunning a notebook on the same machine reproduces the same
-    numbers. ``deterministic=False`` keeps the seeds but lets TensorFlow pick faster,
-    non-deterministic kernels. Returns the seed.
+    ``seed=None`` (what every notebook passes) takes the seed from ``$AE_SEED``, default
+    42, so one variable re-runs the whole course with another seed. After this call,
+    rerunning a notebook on the same machine reproduces the same numbers.
+
+    ``deterministic=None`` reads ``$AE_DETERMINISTIC`` (default on). Off keeps the seeds
+    but lets TensorFlow pick faster, non-deterministic kernels, which matters on a GPU.
+    The call also restarts the notebook clock that :func:`utils.results.record_runtime`
+    reads, and returns the seed.
     """
+    global _current_seed
+    if seed is None:
+        seed = seed_from_env()
+    if deterministic is None:
+        deterministic = _int_from_env(DETERMINISM_ENV_VAR, 1) != 0
     os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 (seeds legacy global-state code too)
@@ -26,6 +72,10 @@ def set_seed(seed: int = 42, deterministic: bool = True) -> int:
     keras.utils.set_random_seed(seed)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
+    _current_seed = seed
+    from utils import results
+
+    results.restart_clock()
     return seed
 
 
