@@ -16,6 +16,7 @@ record is also appended to it as one JSON line.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -34,6 +35,9 @@ MIME_TYPE = "application/vnd.ae-course.result+json"
 """The MIME type under which a record travels in a notebook's outputs."""
 
 PREFIX = "RESULT"
+
+COLAB_MARKER = "# Colab set-up"
+"""First line of the Colab set-up cell, which does nothing outside Colab (not hashed)."""
 
 _clock_start = time.perf_counter()
 
@@ -177,3 +181,21 @@ def load_jsonl(path: str | os.PathLike) -> list[Result]:
         except (json.JSONDecodeError, TypeError) as exc:
             raise ValueError(f"{path}:{i}: not a result record ({exc})") from None
     return rows
+
+
+def code_hash(nb: dict) -> str:
+    """SHA-256 of a notebook's code cells, to tell when a notebook changed after a sweep.
+
+    Only the sources count (not outputs); empty cells and the Colab set-up cell, which
+    does nothing outside Colab, are left out.
+    """
+    digest = hashlib.sha256()
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        source = cell["source"]
+        source = ("".join(source) if isinstance(source, list) else source).strip()
+        if not source or source.startswith(COLAB_MARKER):
+            continue
+        digest.update(source.encode("utf-8") + b"\0")
+    return digest.hexdigest()
