@@ -192,3 +192,17 @@ def test_functions_never_call_show(monkeypatch):
     plotting.plot_latent_manifold(lambda z: np.zeros((len(z), 28, 28)), n=3)
     plotting.plot_error_histograms(np.arange(3.0), np.arange(3.0))
     plotting.plot_roc(np.array([0, 1, 0, 1]), np.arange(4.0))
+
+
+def test_plot_history_has_integer_epoch_ticks_and_continues_after_initial_epoch():
+    class Continued:  # what fit(..., initial_epoch=3, epochs=6) returns
+        history = {"loss": [0.5, 0.4, 0.3]}
+        epoch = [3, 4, 5]
+
+    fig = plotting.plot_history(Continued())
+    ax = fig.axes[0]
+    assert list(ax.lines[0].get_xdata()) == [4, 5, 6]
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+    fresh = plotting.plot_history({"loss": [1.0, 0.5]})
+    assert list(fresh.axes[0].lines[0].get_xdata()) == [1, 2]

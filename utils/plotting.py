@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 COURSE_STYLE = {
     "figure.dpi": 72,
@@ -160,9 +161,13 @@ def plot_history(
 ) -> Figure:
     """Training curves from a Keras ``History`` or a dict of per-epoch lists.
 
-    ``keys`` picks the curves (default: all). Axes are labelled epoch / ``ylabel``.
+    ``keys`` picks the curves (default: all). Axes are labelled epoch / ``ylabel``, and the
+    epoch axis has integer ticks. Epochs are numbered from 1, or, for a ``History`` from
+    ``fit(..., initial_epoch=k)``, from k + 1, so a continued run plots where it belongs.
     """
     hist = getattr(history, "history", history)
+    epochs_run = getattr(history, "epoch", None)
+    first = int(epochs_run[0]) + 1 if epochs_run else 1
     if not isinstance(hist, Mapping) or not hist:
         raise ValueError("history: expected a keras History or a non-empty dict of lists, "
                          f"got {type(history).__name__}")
@@ -176,8 +181,9 @@ def plot_history(
         if values.ndim != 1:
             raise ValueError(f"history[{key!r}]: expected one value per epoch, got shape "
                              f"{values.shape}")
-        ax.plot(np.arange(1, len(values) + 1), values, marker="." if len(values) < 30 else None,
-                label=key)
+        ax.plot(np.arange(first, first + len(values)), values,
+                marker="." if len(values) < 30 else None, label=key)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
     if logy:
