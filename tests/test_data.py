@@ -223,6 +223,70 @@ def test_relative_env_var_resolves_against_repo_root(monkeypatch, tmp_path):
     assert data.candidate_dirs("mnist")[0] == tmp_path / "some" / "dir" / "mnist"
 
 
+def test_checkout_detection(tmp_path):
+    """A clone has pyproject.toml and notebooks/ beside the package; site-packages has not."""
+    site = tmp_path / "site-packages"
+    (site / "utils").mkdir(parents=True)
+    assert data._checkout_root(site / "utils") is None
+    clone = tmp_path / "clone"
+    (clone / "utils").mkdir(parents=True)
+    (clone / "notebooks").mkdir()
+    (clone / "pyproject.toml").write_text("")
+    assert data._checkout_root(clone / "utils") == clone
+    assert data.REPO_ROOT is not None, "the tests run from a checkout"
+
+
+@pytest.fixture
+def installed(tmp_path, monkeypatch):
+    """The package as if installed from a wheel: no checkout, a private cache folder."""
+    monkeypatch.setattr(data, "REPO_ROOT", None)
+    monkeypatch.setattr(data, "REPO_DATA_DIR", None)
+    monkeypatch.delenv(data.DATA_ENV_VAR, raising=False)
+    monkeypatch.setattr(data.sys, "platform", "linux")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "ae-course" / "data"
+
+
+def test_installed_package_uses_user_cache(installed, server):
+    assert data.default_data_dir() == installed == data.download_dir()
+    assert data.candidate_dirs("toy") == [installed / "toy"]
+    url, handler = server
+    files = tiny_dataset()
+    _serve_dataset(handler, files)
+    data.load_dataset("toy", mirrors=[url + "/good/"], checksums={})
+    assert sorted(p.name for p in (installed / "toy").iterdir()) == sorted(s + ".gz" for s in STEMS)
+
+
+@pytest.mark.parametrize("platform, var, expected", [
+    ("win32", "LOCALAPPDATA", ("ae-course", "data")),
+    ("darwin", None, ("Library", "Caches", "ae-course", "data")),
+])
+def test_user_cache_dir_per_platform(monkeypatch, tmp_path, platform, var, expected):
+    monkeypatch.setattr(data.sys, "platform", platform)
+    monkeypatch.setattr(data.Path, "home", lambda: tmp_path)
+    if var:
+        monkeypatch.setenv(var, str(tmp_path / "local"))
+    got = data.user_cache_dir()
+    assert got.parts[-len(expected):] == expected and str(got).startswith(str(tmp_path))
+
+
+def test_relative_env_var_outside_checkout_uses_cwd(installed, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(data.DATA_ENV_VAR, "rel")
+    assert data.candidate_dirs("mnist") == [tmp_path / "rel" / "mnist", installed / "mnist"]
+
+
+def test_download_goes_to_env_folder_when_set(isolated, tmp_path, monkeypatch, server):
+    env_dir = tmp_path / "env"
+    monkeypatch.setenv(data.DATA_ENV_VAR, str(env_dir))
+    assert data.download_dir() == env_dir
+    url, handler = server
+    _serve_dataset(handler, tiny_dataset())
+    data.load_dataset("toy", mirrors=[url + "/good/"], checksums={})
+    assert len(list((env_dir / "toy").glob("*.gz"))) == 4
+    assert not isolated.exists(), "nothing goes to the repository's data/ then"
+
+
 def test_env_var_damaged_file_is_not_skipped(isolated, tmp_path, monkeypatch):
     """A bad file where the env var points raises; it never silently falls back."""
     env_dir = tmp_path / "env"

@@ -4,14 +4,19 @@ The loaders return ``(x_train, y_train), (x_test, y_test)`` as ``uint8`` arrays,
 shaped exactly like ``keras.datasets.mnist.load_data()``, so code written against
 Keras's loader ports with a one-line change.
 
-Where the files are looked for, in order:
+Where the files are looked for, in order (:func:`candidate_dirs`):
 
 1. the folder named by the environment variable ``AE_DATA_DIR`` (CI sets it to
    ``../shared/data``), as ``$AE_DATA_DIR/<dataset>/<file>``; a relative path is
-   taken relative to the repository root, wherever the code runs from;
-2. this repository's ``data/`` folder, as ``data/<dataset>/<file>``;
-3. a download from a public mirror into ``data/<dataset>/`` (only when
-   ``download=True``, the default).
+   taken relative to the repository root in a checkout (wherever the code runs
+   from), and relative to the current folder when the package is installed;
+2. the default folder (:func:`default_data_dir`): this repository's ``data/`` in a
+   checkout (a clone, an editable install), otherwise a per-user cache folder
+   (``~/.cache/ae-course/data`` on Linux, ``~/Library/Caches/ae-course/data`` on
+   macOS, ``%LOCALAPPDATA%\\ae-course\\data`` on Windows), never the installed package;
+3. a download from a public mirror (only when ``download=True``, the default) into
+   ``$AE_DATA_DIR`` when it is set, otherwise into the default folder
+   (:func:`download_dir`).
 
 Every file is checked against the SHA-256 of its *decompressed* bytes before it is
 used, and every problem raises :class:`DataError` with the file's path and a fix.
@@ -35,11 +40,63 @@ import numpy as np
 DATA_ENV_VAR = "AE_DATA_DIR"
 """Environment variable naming a folder that holds ``mnist/`` and ``fashion-mnist/``."""
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-"""The repository's root folder; a relative ``AE_DATA_DIR`` is resolved against it."""
+CACHE_DIR_NAME = "ae-course"
+"""The folder name used in the per-user cache folder when the package is installed."""
 
-REPO_DATA_DIR = REPO_ROOT / "data"
-"""The repository's own ``data/`` folder (never committed, apart from its README)."""
+
+def _checkout_root(package_dir: Path) -> Path | None:
+    """The repository root when ``package_dir`` sits in a checkout, else ``None``.
+
+    An installed wheel sits in ``site-packages``, which has no ``pyproject.toml`` and
+    no ``notebooks/`` beside it; a clone or an editable install has both.
+    """
+    root = package_dir.parent
+    if (root / "pyproject.toml").is_file() and (root / "notebooks").is_dir():
+        return root
+    return None
+
+
+REPO_ROOT: Path | None = _checkout_root(Path(__file__).resolve().parent)
+"""The repository's root folder in a checkout (``None`` when the package is installed);
+a relative ``AE_DATA_DIR`` is resolved against it."""
+
+REPO_DATA_DIR: Path | None = None if REPO_ROOT is None else REPO_ROOT / "data"
+"""The repository's own ``data/`` folder in a checkout (never committed, apart from its
+README); ``None`` when the package is installed."""
+
+
+def user_cache_dir() -> Path:
+    """The per-user folder for the data when the package is installed (not a checkout)."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / CACHE_DIR_NAME / "data"
+
+
+def env_data_dir() -> Path | None:
+    """The folder named by ``$AE_DATA_DIR``, resolved, or ``None`` when it is unset."""
+    env = os.environ.get(DATA_ENV_VAR)
+    if not env:
+        return None
+    root = Path(env).expanduser()
+    if not root.is_absolute():
+        base = REPO_ROOT if REPO_ROOT is not None else Path.cwd()
+        root = Path(os.path.normpath(base / root))  # not the cwd in a checkout: notebooks/
+    return root
+
+
+def default_data_dir() -> Path:
+    """The repository's ``data/`` in a checkout, otherwise :func:`user_cache_dir`."""
+    return REPO_DATA_DIR if REPO_DATA_DIR is not None else user_cache_dir()
+
+
+def download_dir() -> Path:
+    """Where downloads go: ``$AE_DATA_DIR`` when it is set, else :func:`default_data_dir`."""
+    return env_data_dir() or default_data_dir()
+
 
 FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -175,13 +232,12 @@ def read_idx(path: str | os.PathLike, sha256: str | None = None) -> np.ndarray:
 def candidate_dirs(dataset: str) -> list[Path]:
     """Folders searched for ``dataset``'s files, in order (the env var first)."""
     dirs = []
-    env = os.environ.get(DATA_ENV_VAR)
-    if env:
-        root = Path(env).expanduser()
-        if not root.is_absolute():
-            root = Path(os.path.normpath(REPO_ROOT / root))  # not the cwd: notebooks/ differs
-        dirs.append(root / dataset)
-    dirs.append(REPO_DATA_DIR / dataset)
+    env = env_data_dir()
+    if env is not None:
+        dirs.append(env / dataset)
+    default = default_data_dir() / dataset
+    if default not in dirs:
+        dirs.append(default)
     return dirs
 
 
@@ -248,7 +304,7 @@ def download_file(
 
 
 def _download(dataset: str, stem: str, mirrors: Sequence[str], checksum: str | None) -> Path:
-    dest = REPO_DATA_DIR / dataset / (stem + ".gz")
+    dest = download_dir() / dataset / (stem + ".gz")
     errors = []
     for mirror in mirrors:
         url = mirror + stem + ".gz"
@@ -262,7 +318,7 @@ def _download(dataset: str, stem: str, mirrors: Sequence[str], checksum: str | N
         f"Looked in:\n{searched}\nDownload attempts:\n" + "\n".join(errors) + "\n"
         f"Fix: set {DATA_ENV_VAR} to a folder holding '{dataset}/{stem}.gz' "
         f"(for example {DATA_ENV_VAR}=../shared/data), copy the files into "
-        f"{REPO_DATA_DIR / dataset}, or connect to the internet and run again."
+        f"{download_dir() / dataset}, or connect to the internet and run again."
     )
 
 
