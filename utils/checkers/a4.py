@@ -15,7 +15,10 @@ import warnings
 import numpy as np
 
 from utils.grading import call_student as _call
-from utils.grading import checker, expect_shape, expect_true, fail, to_numpy
+from utils.grading import case_rng, checker, expect_shape, expect_true, fail, to_numpy
+
+REFERENCES = ("utils.checkers.a4._kl_ref", "utils.checkers.a4._bce_ref",
+              "utils.checkers.a4.independent_neg_elbo")
 
 #: The trained VAE of Task 5 must reach this test -ELBO (nats per image, binarised MNIST).
 #: Measured: 115.3 nats with the solution's 784-256-16 model (15,000 images, 8 epochs).
@@ -106,8 +109,17 @@ def check_sampling(Sampling) -> None:  # noqa: N803 (the student's class)
              "positive (log_var can be negative)")
     std, mean = z.std(axis=0), z.mean(axis=0)
     if np.all(std < 1e-6):
+        if not np.allclose(z, mu, atol=1e-5):
+            fail("every example in the batch got the same noise: draw eps with the shape "
+                 "of mu, keras.random.normal(ops.shape(mu), ...), not one value per "
+                 "latent dimension")
         fail("the output is not random: it equals mu. Add sigma * eps with "
              "eps ~ N(0, I) (returning mu alone is the decoder's job at test time)")
+    eps_hat = (z - mu_row) / np.exp(0.5 * log_var_row)
+    corr = np.corrcoef(eps_hat[:, 0], eps_hat[:, 2])[0, 1]
+    if abs(corr) > 0.5:
+        fail(f"the noise of different latent dimensions is correlated ({corr:.2f}): draw "
+             "one independent eps per element, with the shape of mu (ops.shape(mu))")
     want_std = np.exp(0.5 * log_var_row)
     if np.allclose(std[:2], np.exp(log_var_row[:2]), rtol=0.05):
         fail(f"sample std per column {std.round(3).tolist()}, expected "
@@ -130,6 +142,17 @@ def check_sampling(Sampling) -> None:  # noqa: N803 (the student's class)
                                                [small + 3.0, small - 30.0]), (2, 5))
     expect_true(np.allclose(z3, 3.0, atol=1e-4),
                 "with log_var = -30 (sigma ~ 3e-7) the sample should equal mu")
+    # random means and log-variances per example: standardised samples are N(0, 1)
+    r = case_rng(41)
+    mu_r = r.normal(0, 2, (4000, 4)).astype(np.float32)
+    lv_r = r.uniform(-3, 2, (4000, 4)).astype(np.float32)
+    z_r = to_numpy(_call(layer, "Sampling on random mu and log_var", [mu_r, lv_r]),
+                   "Sampling output")
+    e_r = (z_r - mu_r) / np.exp(0.5 * lv_r.astype(np.float64))
+    expect_true(abs(e_r.mean()) < 0.05 and abs(e_r.std() - 1.0) < 0.05,
+                f"with a different mu and log_var for every example, (z - mu) / sigma has "
+                f"mean {e_r.mean():.3f} and std {e_r.std():.3f}, expected 0 and 1: use each "
+                "example's own mu and exp(0.5 * log_var)")
     # gradients must reach mu and log_var through the sample
     mu_v = tf.Variable(np.full((4, 3), 0.5, np.float32))
     lv_v = tf.Variable(np.full((4, 3), -1.0, np.float32))
@@ -389,6 +412,7 @@ def _check_vae(VAE) -> None:  # noqa: N803
     vae = _call(VAE, "VAE(encoder, decoder)", encoder, decoder)
     vae.compile(optimizer=keras.optimizers.Adam(1e-2))
     before_enc, before_dec = _weights(encoder), _weights(decoder)
+    start_elbo = independent_neg_elbo(vae, x, samples=4)
     history = _call(vae.fit, "vae.fit(x)", x, epochs=6, batch_size=8, verbose=0).history
     expect_true("neg_elbo" in history,
                 f"fit() reported {sorted(history)}; return {{'neg_elbo': ...}} from "
@@ -403,9 +427,21 @@ def _check_vae(VAE) -> None:  # noqa: N803
                 "gradient does not reach it. Sample z with your Sampling layer (keras "
                 "ops, no stop_gradient or NumPy) inside the GradientTape")
     curve = history["neg_elbo"]
-    expect_true(curve[-1] < curve[0] - 1.0,
-                f"the training -ELBO did not fall ({curve[0]:.1f} -> {curve[-1]:.1f} nats): "
-                "minimise neg_elbo (not the ELBO) with the optimizer's apply_gradients")
+    truth = independent_neg_elbo(vae, x, samples=4)
+    last = float(curve[-1])
+    if np.isfinite(last) and last > 0 and 200 < truth / last < 4000:
+        fail(f"train_step reports neg_elbo {last:.3f}, about 784 times less than the model's "
+             f"-ELBO ({truth:.1f} nats per image): its loss averages the BCE over pixels "
+             "(keras.losses.binary_crossentropy?); use your neg_elbo, summed over pixels, "
+             "in train_step")
+    expect_true(curve[-1] < curve[0] - 1.0 and truth < start_elbo - 1.0,
+                f"the -ELBO did not fall during fit ({start_elbo:.1f} -> {truth:.1f} nats per "
+                "image): minimise neg_elbo (not the ELBO) with the optimizer's "
+                "apply_gradients")
+    if np.isfinite(last) and abs(last - truth) > 0.25 * abs(truth) + 5.0:
+        fail(f"train_step reports neg_elbo {last:.1f} but the model's -ELBO after training is "
+             f"{truth:.1f} nats per image: minimise and report your neg_elbo(x, x_recon, "
+             "mu, log_var) in train_step")
 
 
 # ---------------------------------------------------------------- Task 5: a trained VAE

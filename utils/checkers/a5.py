@@ -10,7 +10,18 @@ from __future__ import annotations
 import numpy as np
 
 from utils.grading import call_student as _call
-from utils.grading import checker, expect_close, expect_shape, expect_true, fail, to_numpy
+from utils.grading import (
+    case_rng,
+    checker,
+    expect_close,
+    expect_shape,
+    expect_true,
+    expect_unchanged,
+    fail,
+    record_training,
+    snapshot,
+    to_numpy,
+)
 
 #: The few-label classifier of Task 5 must reach this accuracy on the MNIST test set,
 #: trained with at most ``N_LABELS`` labels and codes of at most ``MAX_CODE_DIM`` numbers.
@@ -18,6 +29,17 @@ from utils.grading import checker, expect_close, expect_shape, expect_true, fail
 FEW_LABEL_TARGET = 0.70
 N_LABELS = 100
 MAX_CODE_DIM = 64
+
+REFERENCES = ("utils.checkers.a5._pair_auc", "utils.checkers.a5._ball",
+              "utils.checkers.a5._bracket")
+_AUROC_SOLVERS = ("sklearn.metrics.roc_auc_score", "sklearn.metrics.roc_curve",
+                  "sklearn.metrics.auc", "sklearn.metrics._ranking._binary_clf_curve",
+                  "sklearn.metrics.RocCurveDisplay", "utils.metrics.auroc",
+                  "scipy.stats.mannwhitneyu", "tensorflow.keras.metrics.AUC",
+                  "keras.metrics.AUC")
+_LABEL_SOURCES = ("utils.data.load_mnist", "utils.data.load_fashion_mnist",
+                  "utils.data.load_dataset", "utils.data.read_idx",
+                  "keras.datasets.mnist.load_data", "keras.datasets.fashion_mnist.load_data")
 
 _LEAK = ("the threshold must come from validation data; tuning it on the test set leaks "
          "the answer (use only val_scores)")
@@ -43,18 +65,23 @@ def _toy_model(d: int, seed: int):
     return model, reconstruct
 
 
-@checker("anomaly_scores")
+@checker("anomaly_scores", forbid=("utils.metrics.squared_error_per_image",))
 def check_anomaly_scores(anomaly_scores) -> None:
     """``anomaly_scores(model, x)``: squared reconstruction error summed over pixels, (n,)."""
     rng = np.random.default_rng(0)
-    for n, d in ((6, 784), (1, 784), (5, 20)):
+    extra = case_rng(51)
+    cases = [(6, 784, "float32"), (1, 784, "float32"), (5, 20, "float32"),
+             (int(extra.integers(3, 9)), int(extra.integers(10, 60)), "float64")]
+    for n, d, dtype in cases:
         model, reconstruct = _toy_model(d, seed=d)
-        x = (rng.random((n, d)) < 0.3).astype("float32") * rng.random((n, d)).astype("float32")
-        case = f" ({n} image{'s' if n > 1 else ''} of {d} pixels)"
+        x = ((rng.random((n, d)) < 0.3) * rng.random((n, d))).astype(dtype)
+        case = f" ({n} image{'s' if n > 1 else ''} of {d} pixels, {dtype})"
+        x_hat = reconstruct(x)
+        ref = ((x - x_hat) ** 2).sum(axis=1)  # computed before the student sees x
+        (before,) = snapshot(x)
         got = expect_shape("scores", _call(anomaly_scores, "anomaly_scores(model, x)", model, x),
                            (n,), "(one score per image)")
-        x_hat = reconstruct(x)
-        ref = ((x - x_hat) ** 2).sum(axis=1)
+        expect_unchanged("x", x, before)
         if np.allclose(got, np.abs(x - x_hat).sum(axis=1), rtol=1e-4):
             fail(f"scores{case}: this is the absolute error; square the differences")
         if np.allclose(got, np.sqrt(ref), rtol=1e-4) and not np.allclose(ref, 1.0):
@@ -66,15 +93,6 @@ def check_anomaly_scores(anomaly_scores) -> None:
 
 
 # ---------------------------------------------------------------- Task 2: AUROC
-
-
-def _names_used(code) -> set[str]:
-    """Global and attribute names a function's code (and nested code) refers to."""
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if hasattr(const, "co_names"):
-            names |= _names_used(const)
-    return names
 
 
 def _pair_auc(labels, scores, tie: float) -> float:
@@ -97,24 +115,31 @@ def _auroc_cases():
     yield "labels [1, 0], equal scores", np.array([1, 0]), np.array([0.3, 0.3])
     y = rng.random(50) < 0.4
     yield "boolean labels", y, rng.normal(0, 1, 50) + 0.5 * y
+    r = case_rng(52)
+    n = int(r.integers(30, 200))
+    y = (r.random(n) < r.uniform(0.1, 0.5)).astype(int)
+    y[:2] = [0, 1]
+    yield "random scores rounded to 1 decimal (ties)", y, np.round(r.normal(0, 1, n) + y, 1)
 
 
-@checker("auroc")
+@checker("auroc", forbid=_AUROC_SOLVERS)
 def check_auroc(auroc) -> None:
-    """``auroc(labels, scores)``: area under the ROC curve (label 1 = anomaly), from scratch."""
+    """``auroc(labels, scores)``: area under the ROC curve (label 1 = anomaly), from scratch.
+
+    Calling scikit-learn's ROC functions, SciPy's Mann-Whitney test or the course's
+    ``metrics.auroc`` (under any name) fails the check.
+    """
     from sklearn.metrics import roc_auc_score
 
-    code = getattr(auroc, "__code__", None)
-    if code is not None:
-        used = _names_used(code) & {"roc_auc_score", "roc_curve", "auc", "auroc"}
-        expect_true(not used, f"your function calls {sorted(used)}; compute the AUROC from "
-                    "scratch with NumPy (the check compares it with scikit-learn)")
     flipped, results = [], []
     for name, labels, scores in _auroc_cases():
         ref = roc_auc_score(labels, scores)
         hint = (" (convert the labels with np.asarray(labels, dtype=bool))"
                 if labels.dtype == bool else "")
-        value = _call(auroc, f"auroc on {name}", labels.copy(), scores.copy(), hint=hint)
+        given = (labels.copy(), scores.copy())
+        value = _call(auroc, f"auroc on {name}", *given, hint=hint)
+        expect_unchanged("labels", given[0], labels)
+        expect_unchanged("scores", given[1], scores)
         got = float(expect_shape("auroc", value, (), "(one number)"))
         results.append((name, labels, scores, ref, got))
         flipped.append(abs(ref - 0.5) > 0.05 and np.isclose(got, 1.0 - ref, atol=1e-6))
@@ -170,7 +195,7 @@ def _detect_cases():
     yield rng.gamma(2.0, 1.0, 150), rng.gamma(2.0, 2.0, 80), 0.1
 
 
-@checker("detect")
+@checker("detect", forbid=())
 def check_detect(detect) -> None:
     """``detect(val_scores, test_scores, target_fpr)`` -> ``(threshold, flags)``.
 
@@ -181,7 +206,10 @@ def check_detect(detect) -> None:
     cases = []
     for val, test, fpr in _detect_cases():
         call = f"detect(val_scores, test_scores, target_fpr={fpr})"
-        result = _call(detect, call, val.copy(), test.copy(), fpr)
+        given = (val.copy(), test.copy())
+        result = _call(detect, call, *given, fpr)
+        expect_unchanged("val_scores", given[0], val)
+        expect_unchanged("test_scores", given[1], test)
         if not isinstance(result, tuple) or len(result) != 2:
             fail(f"{call}: return a tuple (threshold, flags)")
         tau = float(expect_shape("threshold", result[0], (), "(one number)"))
@@ -260,14 +288,18 @@ def _hamming_cases():
     yield "uint8 codes", db.astype(np.uint8), q.astype(np.uint8), 2
 
 
-@checker("hamming_ball")
+@checker("hamming_ball", forbid=("utils.retrieval.hamming_distances",
+                                 "scipy.spatial.distance.cdist", "scipy.spatial.distance.hamming"))
 def check_hamming_ball(hamming_ball) -> None:
     """``hamming_ball(db_codes, query_code, radius)``: sorted ids within distance <= radius."""
     results = []
     for name, db, q, r in _hamming_cases():
         hint = (" (compare codes with != instead of subtracting them)"
                 if db.dtype == bool else "")
-        out = _call(hamming_ball, f"hamming_ball on {name}", db.copy(), q.copy(), r, hint=hint)
+        given = (db.copy(), q.copy())
+        out = _call(hamming_ball, f"hamming_ball on {name}", *given, r, hint=hint)
+        expect_unchanged("db_codes", given[0], db)
+        expect_unchanged("query_code", given[1], q)
         raw = np.asarray(to_numpy(out, "ids") if out is None else out)
         if raw.dtype == bool and raw.shape == (len(db),):
             fail(f"on {name}: you returned a boolean mask; return the indices "
@@ -312,16 +344,7 @@ def trained_few_label_model():
 
 
 def _encode(encoder, x, what: str) -> np.ndarray:
-    import keras
-
-    if isinstance(encoder, keras.Model):
-        out = _call(encoder.predict, f"{what}.predict", x, batch_size=2048, verbose=0)
-    elif hasattr(encoder, "predict"):
-        out = _call(encoder.predict, f"{what}.predict", x)
-    elif callable(encoder):
-        out = _call(encoder, what, x)
-    else:
-        fail(f"pretrain_encoder should return a model with .predict, got {type(encoder).__name__}")
+    out = _call(encoder.predict, f"{what}.predict", x, batch_size=2048, verbose=0)
     codes = to_numpy(out, "codes")
     if codes.ndim != 2 or len(codes) != len(x):
         fail(f"codes: expected shape ({len(x)}, code size), got {codes.shape}")
@@ -346,7 +369,39 @@ def _predict(clf, codes, what: str) -> np.ndarray:
                         (len(codes),), "(one label per image)")
 
 
-@checker("few_label_classifier")
+def _check_pretrained(encoder, log, x_unlabelled, keras) -> None:
+    """The encoder is a Keras model trained, as part of an autoencoder, on the images."""
+    expect_true(isinstance(encoder, keras.Model | keras.layers.Layer),
+                f"pretrain_encoder returned a {type(encoder).__name__}; this task asks for "
+                "the encoder of an autoencoder you train on x_unlabelled, a keras.Model "
+                "(PCA, pooling or a fixed projection is not a pre-trained encoder)")
+    own = encoder.trainable_weights
+    expect_true(len(own) > 0, "the encoder has no trainable weights: return the encoder of "
+                "the autoencoder you trained, not a fixed transformation")
+    calls = [c for c in log.trained(encoder) if c["changed"]]
+    expect_true(calls, "the encoder's weights were not trained inside pretrain_encoder: fit "
+                "an autoencoder (encoder + decoder) on x_unlabelled and return its encoder")
+    fitted = set().union(*(c["weight_ids"] for c in calls))
+    untrained = [w.name for w in own if id(w) not in fitted]
+    expect_true(not untrained, f"some encoder weights ({', '.join(untrained[:3])}) were not "
+                "part of the autoencoder you trained; return the trained encoder itself")
+    for c in calls:
+        x, y = c["x"], c["y"]
+        if not isinstance(x, np.ndarray) or y is None:
+            continue  # a dataset or generator: nothing to compare
+        y = np.asarray(y) if not isinstance(y, np.ndarray) else y
+        if y is not x and not (y.shape == x.shape and np.array_equal(y, x)):
+            fail(f"the encoder was trained with targets of shape {y.shape} for inputs of "
+                 f"shape {x.shape}: an autoencoder is fit with its inputs as targets "
+                 "(model.fit(x, x)), on the unlabelled images only, with no labels")
+        if x.ndim >= 2 and x.shape[1:] == x_unlabelled.shape[1:] and len(x) > len(
+                x_unlabelled):
+            fail(f"the autoencoder was trained on {len(x):,} images, more than the "
+                 f"{len(x_unlabelled):,} unlabelled images it was given; train on "
+                 "x_unlabelled only")
+
+
+@checker("few_label_classifier", forbid=_LABEL_SOURCES)
 def check_few_label_classifier(pretrain_encoder, fit_classifier, x_unlabelled, x_labelled,
                                y_labelled, x_test=None, y_test=None,
                                target=FEW_LABEL_TARGET, max_labels=N_LABELS) -> None:
@@ -376,10 +431,15 @@ def check_few_label_classifier(pretrain_encoder, fit_classifier, x_unlabelled, x
         x_test = data.flatten(data.to_float(x_u8))
     x_test, y_test = np.asarray(x_test, np.float32), np.asarray(y_test).astype(np.int64)
 
+    import keras
+
+    x_unlabelled = np.asarray(x_unlabelled, dtype=np.float32)
     start = time.perf_counter()
-    encoder = pretrain_encoder(np.asarray(x_unlabelled, dtype=np.float32))
+    with record_training() as log:
+        encoder = pretrain_encoder(x_unlabelled)
     seconds = time.perf_counter() - start
     expect_true(encoder is not None, "pretrain_encoder returned None; return the encoder")
+    _check_pretrained(encoder, log, x_unlabelled, keras)
     codes = _encode(encoder, x_labelled, "encoder")
     codes_test = _encode(encoder, x_test, "encoder")
     clf = _call(fit_classifier, "fit_classifier(codes, labels)", codes.copy(),
