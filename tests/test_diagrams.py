@@ -197,6 +197,8 @@ def test_conv_resampling_sizes_follow_the_arguments():
         assert size in texts, size
     texts = _texts(diagrams.conv_resampling(28, kernel=3, stride=2, padding="valid"))
     assert "13×13" in texts and "6×6" in texts and "27×27" in texts  # valid: 28 -> 27
+    for size in ("5×5", "8×8", "14×14"):  # pooling row: conv 26, pool 13, 11, 5; 10, 8, 16, 14
+        assert size in texts, size
     assert _overlaps(diagrams.conv_resampling(32, steps=3)) == []
 
 
@@ -209,6 +211,8 @@ def test_conv_resampling_rejects_bad_input():
         diagrams.conv_resampling(stride=1)
     with pytest.raises(ValueError, match="steps"):
         diagrams.conv_resampling(steps=7)
+    with pytest.raises(ValueError, match="steps: 4 downsampling steps"):
+        diagrams.conv_resampling(input_size=12, steps=4, padding="valid")
     with pytest.raises(ValueError, match="kernel"):
         diagrams.conv_output_size(4, kernel=5, padding="valid")
 

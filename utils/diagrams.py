@@ -480,22 +480,21 @@ def conv_resampling(input_size: int = 28, kernel: int = 3, stride: int = 2, step
     steps = _check_int("steps", steps, 1, 4)
     if padding not in ("same", "valid"):
         raise ValueError(f"padding: expected 'same' or 'valid', got {padding!r}")
-    down = [input_size]
-    for _ in range(steps):
-        nxt = conv_output_size(down[-1], kernel, stride, padding)
-        if nxt < 1:
-            raise ValueError(f"steps: {steps} downsampling steps shrink {input_size} below 1")
-        down.append(nxt)
-    up = [down[-1]]
+    down, pooled = [input_size], [input_size]
+    try:
+        for _ in range(steps):
+            down.append(conv_output_size(down[-1], kernel, stride, padding))
+            full = conv_output_size(pooled[-1], kernel, 1, padding)  # stride-1 conv, then pool
+            pooled.append(-(-full // stride) if padding == "same" else full // stride)
+            if pooled[-1] < 1:
+                raise ValueError("pooled to nothing")
+    except ValueError as err:
+        raise ValueError(f"steps: {steps} downsampling steps with kernel {kernel} and stride "
+                         f"{stride} shrink a side of {input_size} to nothing ({err})") from None
+    up, ups = [down[-1]], [pooled[-1]]
     for _ in range(steps):
         up.append(conv_transpose_output_size(up[-1], kernel, stride, padding))
-    pooled = [input_size]
-    for _ in range(steps):
-        full = conv_output_size(pooled[-1], kernel, 1, "same")
-        pooled.append(-(-full // stride) if padding == "same" else full // stride)
-    ups = [pooled[-1]]
-    for _ in range(steps):
-        ups.append(ups[-1] * stride)
+        ups.append(conv_output_size(ups[-1] * stride, kernel, 1, padding))  # upsample, conv
 
     n_maps = 2 * steps + 1
     gap = 1.45
