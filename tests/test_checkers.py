@@ -5,8 +5,6 @@ Each wrong answer is a mistake students make; the test pins the message they wil
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -226,7 +224,8 @@ from utils.checkers import a2  # noqa: E402
 
 
 def _deep_ae(input_dim, hidden, code_dim, out_act="sigmoid", mirror=True):
-    if code_dim < 1 or any(b >= a for a, b in zip([input_dim, *hidden], hidden, strict=False)):
+    widths = [input_dim, *hidden, code_dim]
+    if code_dim < 1 or any(b >= a for a, b in zip(widths, widths[1:], strict=False)):
         raise ValueError("bad sizes")
     inputs = keras.Input((input_dim,))
     h = inputs
@@ -245,8 +244,11 @@ def test_deep_ae_correct():
 def _deep_ae_no_check(input_dim, hidden, code_dim):
     inputs = keras.Input((input_dim,))
     h = inputs
-    for n in [*hidden, code_dim, *hidden[::-1]]:
-        h = keras.layers.Dense(max(n, 1), activation="relu")(h)
+    for n in hidden:
+        h = keras.layers.Dense(n, activation="relu")(h)
+    h = keras.layers.Dense(max(code_dim, 1))(h)
+    for n in hidden[::-1]:
+        h = keras.layers.Dense(n, activation="relu")(h)
     return keras.Model(inputs, keras.layers.Dense(input_dim, activation="sigmoid")(h))
 
 
@@ -310,7 +312,41 @@ def test_tied_wrong(wrong, match):
         a2.check_dense_tied(wrong)
 
 
+def _conv_ae(filters=4, skip=False, side=7):
+    """A small strided conv AE (28 -> 14 -> 7 -> 14 -> 28), optionally with a skip."""
+    inputs = keras.Input((28, 28, 1))
+    h = keras.layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu")(inputs)
+    if side == 7:
+        h = keras.layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu")(h)
+        h = keras.layers.Conv2DTranspose(filters, 3, strides=2, padding="same",
+                                         activation="relu")(h)
+    h = keras.layers.Conv2DTranspose(filters, 3, strides=2, padding="same",
+                                     activation="relu")(h)
+    if skip:
+        h = keras.layers.Concatenate()([h, inputs])
+    return keras.Model(inputs, keras.layers.Conv2D(1, 3, padding="same",
+                                                   activation="sigmoid")(h))
+
+
+class ConvSubclassed(keras.Model):
+    """The same design as a subclassed model, never built before the check."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = keras.layers.Conv2D(4, 3, strides=2, padding="same", activation="relu")
+        self.c2 = keras.layers.Conv2D(4, 3, strides=2, padding="same", activation="relu")
+        self.t1 = keras.layers.Conv2DTranspose(4, 3, strides=2, padding="same",
+                                               activation="relu")
+        self.t2 = keras.layers.Conv2DTranspose(4, 3, strides=2, padding="same",
+                                               activation="relu")
+        self.out = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid")
+
+    def call(self, x):
+        return self.out(self.t2(self.t1(self.c2(self.c1(x)))))
+
+
 def _conv_identity(n_conv=2, sharp=20.0):
+    """No bottleneck: 1x1 convolutions that copy the input (reaches any BCE untrained)."""
     inputs = keras.Input((28, 28, 1))
     h = inputs
     for _ in range(n_conv - 1):
@@ -326,24 +362,58 @@ def binary_images():
     return (np.random.default_rng(0).random((8, 28, 28, 1)) < 0.2).astype("float32")
 
 
+def _train_ok(model, x, epochs=2):
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="binary_crossentropy")
+    model.fit(x, x, epochs=epochs, batch_size=8, verbose=0)
+
+
 def _no_training(model, x):
     return None
 
 
-def test_conv_correct(binary_images):
-    assert a2.check_conv_autoencoder(_conv_identity, _no_training, binary_images,
-                                     binary_images) is True
+@pytest.mark.parametrize("build", [_conv_ae, ConvSubclassed], ids=["functional", "subclassed"])
+def test_conv_correct(binary_images, build, capsys):
+    assert a2.check_conv_autoencoder(build, _train_ok, binary_images, binary_images,
+                                     target_bce=0.9) is True
     assert a2.trained_conv_autoencoder() is not None
+    assert "training work" in capsys.readouterr().out
 
 
-def test_conv_wrong(binary_images):
+def _train_copy(model, x):  # trains a copy, not the model it was given
+    other = keras.models.clone_model(model)
+    _train_ok(other, x)
+
+
+def _train_on_noise(model, x):  # targets are not the inputs
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    model.fit(x, np.zeros_like(x), epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("build, train, kw, match", [
+    (_conv_ae, _train_ok, {"target_bce": 0.01}, "validation BCE .* target"),
+    (_conv_identity, _no_training, {}, "smallest feature map .* 28 x 28.*bottleneck"),
+    (lambda: _conv_identity(n_conv=1), _no_training, {}, "convolutional layers"),
+    (lambda: _conv_ae(side=14), _train_ok, {}, "smallest feature map .* 14 x 14"),
+    (lambda: _conv_ae(skip=True), _train_ok, {}, "skip connection"),
+    (_conv_ae, _no_training, {}, "did not train the model it was given"),
+    (_conv_ae, _train_copy, {}, "did not train the model it was given"),
+    (_conv_ae, _train_on_noise, {}, "targets are not its inputs"),
+    (_conv_ae, lambda m, x: _train_ok(m, x, epochs=3), {"budget_macs": 1e5}, "budget"),
+])
+def test_conv_wrong(binary_images, build, train, kw, match):
     x = binary_images
-    with pytest.raises(CheckFailed, match="validation BCE .* target"):
-        a2.check_conv_autoencoder(lambda: _conv_identity(sharp=0.5), _no_training, x, x)
+    with pytest.raises(CheckFailed, match=match):
+        a2.check_conv_autoencoder(build, train, x, x, **{"target_bce": 0.9, **kw})
     with pytest.raises(NotImplementedError):
         a2.trained_conv_autoencoder()
-    with pytest.raises(CheckFailed, match="budget"):
-        a2.check_conv_autoencoder(_conv_identity, lambda m, x: time.sleep(0.05), x, x,
-                                  budget_s=0.01)
-    with pytest.raises(CheckFailed, match="convolutional layers"):
-        a2.check_conv_autoencoder(lambda: _conv_identity(n_conv=1), _no_training, x, x)
+
+
+def test_conv_uses_no_course_model(binary_images):
+    from utils import models
+
+    def build():
+        return models.conv_autoencoder(filters=(4, 4))[0]
+
+    with pytest.raises(CheckFailed, match="calls utils.models.conv_autoencoder"):
+        a2.check_conv_autoencoder(build, _train_ok, binary_images, binary_images,
+                                  target_bce=0.9)

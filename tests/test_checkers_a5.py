@@ -221,12 +221,23 @@ def blobs():
     return x_u, x_l, y_l, x_t, y_t
 
 
+def _pretrain_ok(x, k=8, epochs=30):
+    """A tiny dense autoencoder trained on the unlabelled points; returns its encoder."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((x.shape[1],))
+    code = keras.layers.Dense(k, name="code")(inputs)
+    ae = keras.Model(inputs, keras.layers.Dense(x.shape[1])(code))
+    ae.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
+    ae.fit(x, x, epochs=epochs, batch_size=100, verbose=0)
+    return keras.Model(inputs, code)
+
+
 class _PCA:
     def __init__(self, x, k=8):
         self.mean = x.mean(axis=0)
         self.vt = np.linalg.svd(x - self.mean, full_matrices=False)[2][:k]
 
-    def predict(self, x):
+    def predict(self, x, **kwargs):
         return (np.asarray(x) - self.mean) @ self.vt.T
 
 
@@ -246,10 +257,38 @@ def _run(blobs, pretrain, fit, **kw):
 
 
 def test_few_label_correct(blobs, capsys):
-    assert _run(blobs, _PCA, _Centroids) is True
+    assert _run(blobs, _pretrain_ok, _Centroids) is True
     assert "PASSED  few_label_classifier" in capsys.readouterr().out
     encoder, clf = a5.trained_few_label_model()
-    assert isinstance(encoder, _PCA) and isinstance(clf, _Centroids)
+    assert isinstance(encoder, keras.Model) and isinstance(clf, _Centroids)
+
+
+def _untrained_pooling(x):
+    inputs = keras.Input((x.shape[1],))
+    pooled = keras.layers.Reshape((10, 10, 1))(inputs)
+    pooled = keras.layers.AveragePooling2D(4)(pooled)
+    return keras.Model(inputs, keras.layers.Flatten()(pooled))
+
+
+def _untrained_dense(x):
+    inputs = keras.Input((x.shape[1],))
+    return keras.Model(inputs, keras.layers.Dense(8)(inputs))
+
+
+def _supervised_pretraining(x):
+    """Trains the encoder on labels (a classifier), not as an autoencoder."""
+    inputs = keras.Input((x.shape[1],))
+    code = keras.layers.Dense(8)(inputs)
+    clf = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(code))
+    clf.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    clf.fit(x, np.arange(len(x)) % 10, epochs=1, verbose=0)
+    return keras.Model(inputs, code)
+
+
+def _throwaway_ae(x):
+    """Trains one autoencoder, returns a different (untrained) encoder."""
+    _pretrain_ok(x, epochs=1)
+    return _untrained_dense(x)
 
 
 def test_few_label_wrong(blobs):
@@ -259,18 +298,39 @@ def test_few_label_wrong(blobs):
         return _Centroids(z, y_global)
 
     with pytest.raises(CheckFailed, match="must learn from the 100 labels it is given"):
-        _run(blobs, _PCA, fit_on_global_labels)
+        _run(blobs, _pretrain_ok, fit_on_global_labels)
     with pytest.raises(NotImplementedError):
         a5.trained_few_label_model()
     with pytest.raises(CheckFailed, match="below the target 90%"):
-        _run(blobs, _PCA, lambda z, y: type("Const", (), {"predict": lambda s, c: np.zeros(
-            len(c), int)})())
+        _run(blobs, _pretrain_ok, lambda z, y: type("Const", (), {"predict": lambda s, c:
+                                                                   np.zeros(len(c), int)})())
     with pytest.raises(CheckFailed, match="return class labels.*argmax"):
-        _run(blobs, _PCA, lambda z, y: type("Proba", (), {"predict": lambda s, c: np.ones(
-            (len(c), 10)) / 10})())
-    with pytest.raises(CheckFailed, match="look like reconstructions.*not the autoencoder"):
-        _run(blobs, lambda x: (lambda a: a), _Centroids)
-    with pytest.raises(CheckFailed, match="codes of 70 numbers.*at most 64"):
-        _run(blobs, lambda x: (lambda a: a[:, :70]), _Centroids)
+        _run(blobs, _pretrain_ok, lambda z, y: type("Proba", (), {"predict": lambda s, c:
+                                                                   np.ones((len(c), 10)) / 10})())
     with pytest.raises(CheckFailed, match="at most 100 labels; 150 were passed"):
-        _run(blobs, _PCA, _Centroids, y_l=np.r_[blobs[2], blobs[2][:50]])
+        _run(blobs, _pretrain_ok, _Centroids, y_l=np.r_[blobs[2], blobs[2][:50]])
+
+
+@pytest.mark.parametrize("pretrain, match", [
+    (_PCA, "returned a _PCA.*not a pre-trained encoder"),  # PCA passes the accuracy target
+    (_untrained_pooling, "no trainable weights"),  # so does 4x4 pooling
+    (_untrained_dense, "not trained inside pretrain_encoder"),
+    (_throwaway_ae, "not trained inside pretrain_encoder"),
+    (_supervised_pretraining, "targets of shape \\(500,\\).*model.fit\\(x, x\\)"),
+    (lambda x: keras.Sequential([keras.Input((100,)), keras.layers.Identity()]),
+     "no trainable weights"),
+])
+def test_few_label_structure(blobs, pretrain, match):
+    with pytest.raises(CheckFailed, match=match):
+        _run(blobs, pretrain, _Centroids)
+
+
+def test_few_label_no_label_loading(blobs):
+    from utils import data
+
+    def fit_with_mnist_labels(z, y):
+        data.load_mnist(download=False)  # reaching for labels it was not given
+        return _Centroids(z, y)
+
+    with pytest.raises(CheckFailed, match="calls utils.data.load_mnist"):
+        _run(blobs, _pretrain_ok, fit_with_mnist_labels)

@@ -321,6 +321,7 @@ def _check_conv(build, train, x_train, x_val, target_bce, budget_macs) -> None:
                 f"keras.Model, got {type(model).__name__}")
     x_val = np.asarray(x_val, dtype=np.float32)
     probe = x_val[:2]
+    _call(model, "calling your model on two images", probe)  # builds a subclassed model
     out, records = _call(_trace, "calling your model on two images", model, probe)
     expect_shape("output", out, probe.shape, "(the same shape as the input images)")
     convs = [rec for rec in records
