@@ -69,6 +69,7 @@ def set_seed(seed: int | None = None, deterministic: bool | None = None) -> int:
     import keras
     import tensorflow as tf
 
+    quiet_tensorflow()
     keras.utils.set_random_seed(seed)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -79,14 +80,67 @@ def set_seed(seed: int | None = None, deterministic: bool | None = None) -> int:
     return seed
 
 
+def quiet_tensorflow() -> None:
+    """Keep TensorFlow's log lines out of notebook outputs.
+
+    ``import utils`` already sets ``TF_CPP_MIN_LOG_LEVEL=3`` (unless it is set) before
+    TensorFlow loads, which hides the C++ log, including harmless ``E0000 ...`` lines such
+    as "NodeDef mentions attribute use_unbounded_threadpool" that Colab shows in cells.
+    This also quiets TensorFlow's Python logger and absl's to errors only.
+    """
+    import logging
+
+    import tensorflow as tf
+
+    tf.get_logger().setLevel(logging.ERROR)
+    try:
+        from absl import logging as absl_logging
+    except ImportError:  # absl-py comes with TensorFlow; be safe anyway
+        return
+    absl_logging.set_verbosity(absl_logging.ERROR)
+
+
+def nvidia_gpu_present() -> bool:
+    """Whether this machine has an NVIDIA GPU with its driver loaded (Linux or Windows)."""
+    import shutil
+
+    return os.path.exists("/proc/driver/nvidia/version") or shutil.which("nvidia-smi") is not None
+
+
+def device_summary() -> str:
+    """The device TensorFlow computes on, in words, with a hint when a GPU goes unused.
+
+    ``"CPU"`` on a machine without a GPU; ``"CPU, GPU (NVIDIA ...)"`` when TensorFlow
+    uses one (with whether op determinism is on); and, when an NVIDIA GPU is present
+    but this TensorFlow cannot use it (the CPU-only build), how to switch.
+    """
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        names = []
+        for gpu in gpus:
+            try:
+                names.append(tf.config.experimental.get_device_details(gpu)["device_name"])
+            except (KeyError, ValueError, RuntimeError):
+                names.append(gpu.name)
+        deterministic = _int_from_env(DETERMINISM_ENV_VAR, 1) != 0
+        mode = ("deterministic ops; AE_DETERMINISTIC=0 for speed" if deterministic
+                else "non-deterministic ops (AE_DETERMINISTIC=0)")
+        return f"CPU, GPU ({', '.join(names)}; {mode})"
+    if nvidia_gpu_present():
+        return ("CPU (an NVIDIA GPU is present, but this TensorFlow build cannot use it; "
+                "set up with `python -m utils.setup --gpu` or `make lab GPU=1`)")
+    return "CPU"
+
+
 def versions() -> dict[str, str]:
-    """Versions of Python and the course's main packages, and the devices TensorFlow sees."""
+    """Versions of Python and the course's main packages, and the device TensorFlow uses."""
     import keras
     import matplotlib
     import sklearn
     import tensorflow as tf
 
-    devices = ", ".join(d.device_type for d in tf.config.list_physical_devices()) or "none"
     return {
         "python": platform.python_version(),
         "numpy": np.__version__,
@@ -95,7 +149,7 @@ def versions() -> dict[str, str]:
         "keras backend": keras.backend.backend(),
         "scikit-learn": sklearn.__version__,
         "matplotlib": matplotlib.__version__,
-        "devices": devices,
+        "devices": device_summary(),
         "cpu cores": str(os.cpu_count()),
     }
 
