@@ -26,6 +26,18 @@ def _code_cells(nb: dict) -> list[dict]:
     return [c for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
 
 
+COLAB_MARKER = "# Colab set-up"  # the cell scripts/stamp_colab.py writes
+
+
+def _setup_cell(nb: dict) -> str:
+    """The course's setup cell: the first code cell that is not the Colab set-up cell."""
+    for cell in _code_cells(nb):
+        source = "".join(cell["source"])
+        if not source.startswith(COLAB_MARKER):
+            return source
+    return ""
+
+
 def test_lessons_exist():
     assert LESSONS, "no lesson notebooks found under notebooks/"
     names = [p.name for p in LESSONS]
@@ -72,7 +84,7 @@ def test_document_structure(path):
 def test_setup_and_assertions(path):
     nb = _load(path)
     cells = _code_cells(nb)
-    setup = "".join(cells[0]["source"])
+    setup = _setup_cell(nb)
     assert "repro.set_seed(" in setup, f"{path.name}: the setup cell must call repro.set_seed"
     code = "\n".join("".join(c["source"]) for c in cells)
     assert re.search(r"^\s*assert ", code, re.M), f"{path.name}: no result is asserted"
