@@ -124,6 +124,8 @@ def install(venv: Path, gpu: bool = False, dev: bool = False, root: Path = ROOT)
     base = requirement_files(gpu=gpu, root=root)[0]
     base_stamp = stamp_path(venv, gpu=gpu)
     if not is_current(base_stamp, [base, root / "pyproject.toml"]):
+        if gpu:  # the CPU-only build shares TensorFlow's files: remove it first
+            run([python, "-m", "pip", "uninstall", "-y", "-q", "tensorflow-cpu"], cwd=root)
         run([*pip, "-r", base], cwd=root)
         run([*pip, "--no-deps", "--no-build-isolation", "-e", root], cwd=root)
         base_stamp.touch()
