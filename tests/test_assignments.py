@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import re
 import sys
 from pathlib import Path
@@ -107,35 +106,7 @@ def test_stubs_stop_politely(solution, executed_students):
 
 
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
-def test_grader_scores_stubs_zero(solution, executed_students):
+def test_stub_lines_are_all_not_done(solution, executed_students):
+    """What the shipped notebook prints (feedback only; grading never reads it)."""
     results = grade_assignment.parse(executed_students[solution.stem])
-    counts = grade_assignment.score(results)
-    assert counts["passed"] == 0 and counts["failed"] == 0, counts
-    assert counts["not done"] == len(results) >= 2, counts
-    table = grade_assignment.report(ASSIGNMENTS / solution.name, results)
-    assert f"0 passed, 0 failed, {len(results)} not done" in table
-
-
-def test_grader_cli_json(executed_students, monkeypatch, capsys):
-    """The command line, with the execution replaced by the run above: valid JSON, 0 passed."""
-    first = SOLUTIONS[0]
-    monkeypatch.setattr(grade_assignment, "execute",
-                        lambda path, **kw: executed_students[Path(path).stem])
-    assert grade_assignment.main(["--json", str(ASSIGNMENTS / first.name)]) == 0
-    graded = json.loads(capsys.readouterr().out)
-    assert graded[0]["score"]["passed"] == 0 and graded[0]["score"]["not done"] >= 2
-    assert grade_assignment.main([str(ASSIGNMENTS / first.name)]) == 0
-    assert "0 passed, 0 failed" in capsys.readouterr().out
-
-
-def test_grader_reads_solutions():
-    """The executed solution notebooks (as committed) grade as all PASSED."""
-    for path in SOLUTIONS:
-        results = grade_assignment.parse(nbformat.read(path, as_version=4))
-        counts = grade_assignment.score(results)
-        assert results and counts["passed"] == len(results), (path.name, results)
-
-
-def test_grader_rejects_bad_path(tmp_path):
-    with pytest.raises(ValueError, match="expected the path of an .ipynb file"):
-        grade_assignment.grade(tmp_path / "missing.txt")
+    assert len(results) >= 2 and {r["status"] for r in results} == {"NOT DONE"}, results
