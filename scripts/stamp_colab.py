@@ -58,7 +58,9 @@ if _ON_COLAB:
     except importlib.metadata.PackageNotFoundError:
         _src = os.environ.get("AE_COURSE_URL", _COURSE)  # AE_COURSE_URL: a fork or a wheel
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                        f"ae-course @ {{_src}}"], check=True)
+                        f"ae-course @ {{_src}}"], check=True, env=dict(
+                            os.environ, PIP_ROOT_USER_ACTION="ignore",
+                            PIP_DISABLE_PIP_VERSION_CHECK="1"))
         importlib.invalidate_caches()
 _spec = importlib.util.find_spec("utils")
 _home = os.path.dirname(_spec.origin or "") if _spec else ""

@@ -165,3 +165,19 @@ def test_no_tensorflow_log_lines_in_a_notebook(tmp_path):
     text = "".join(o.get("text", "") for o in outputs)
     assert [o.get("name") for o in outputs] == ["stdout"], f"noise in the output: {text!r}"
     assert text.endswith("3\n")
+
+
+# --------------------------------------------------------------------------- Colab
+def test_colab_installs_only_what_is_missing(monkeypatch, capsys):
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "1")  # restored afterwards
+    real_find_spec = course_setup.importlib.util.find_spec
+    monkeypatch.setattr(course_setup.importlib.util, "find_spec",
+                        lambda name: None if name == "pandas" else real_find_spec(name))
+    calls = []
+    monkeypatch.setattr(course_setup.subprocess, "run", lambda cmd, **kw: calls.append(cmd))
+    line = course_setup.colab(fetch=False)
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
+    assert calls == [[sys.executable, "-m", "pip", "install", "-q", "pandas"]], (
+        "only the missing package, never an upgrade of Colab's own")
+    assert line.startswith("ae-course ") and "data in " in line and line.endswith("device: CPU")
+    assert capsys.readouterr().out.strip().endswith(line)

@@ -190,7 +190,9 @@ def colab(fetch: bool = True) -> str:
     missing = [dist for module, dist in RUNTIME_MODULES if importlib.util.find_spec(module) is None]
     if missing:
         print("installing what this runtime lacks:", ", ".join(missing), flush=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True,
+                       env=dict(os.environ, PIP_ROOT_USER_ACTION="ignore",
+                                PIP_DISABLE_PIP_VERSION_CHECK="1"))
         importlib.invalidate_caches()
     from importlib import metadata
 
