@@ -83,6 +83,7 @@ def checker(task: str, forbid: Iterable = ()) -> Callable:
         def run(*args, **kwargs) -> bool:
             guard = CallGuard(forbid, module=body.__module__)
             try:
+                guard.inspect(args, kwargs)
                 with guard:
                     body(*args, **kwargs)
                 guard.verify()
@@ -245,6 +246,21 @@ class CallGuard:
             self.tampered = True
         sys.setprofile(self._previous)
         threading.setprofile(None)
+
+    def inspect(self, args, kwargs) -> None:
+        """Record a forbidden function handed over as the answer itself (or wrapped)."""
+        for obj in [*args, *kwargs.values()]:
+            for _ in range(4):  # unwrap partials, bound methods and decorators
+                fn = getattr(obj, "__func__", obj)
+                code = getattr(getattr(fn, "__wrapped__", fn), "__code__", None)
+                if code is not None and code in self.codes:
+                    if self.codes[code] not in self.calls:
+                        self.calls.append(self.codes[code])
+                    break
+                nxt = getattr(obj, "func", None)  # functools.partial
+                if nxt is None or nxt is obj:
+                    break
+                obj = nxt
 
     def violation(self) -> str:
         """The message for a forbidden call (empty when there was none)."""

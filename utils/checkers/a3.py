@@ -74,10 +74,6 @@ def check_add_gaussian_noise(add_gaussian_noise) -> None:
     out = to_numpy(_pure(add_gaussian_noise, ("x",), imgs, 0.05, seed=seed), "output")
     out = expect_shape("output", out, imgs.shape, "(the same shape as x)")
     noise = out - imgs
-    expect_true(abs(float(noise.mean())) < 0.005 and abs(float(noise.std()) - 0.05) < 0.005,
-                f"on images with random grey levels, output - x has mean "
-                f"{noise.mean():.4f} and std {noise.std():.4f}, expected 0 and 0.05: add "
-                "factor * noise to the image x itself")
     flat = noise.reshape(len(imgs), -1)
     expect_true(not np.allclose(flat, flat[:1], atol=1e-6),
                 "every image got the same noise: draw one noise value per pixel of every "
@@ -85,6 +81,10 @@ def check_add_gaussian_noise(add_gaussian_noise) -> None:
     expect_true(not np.allclose(flat, flat[:, :1], atol=1e-6),
                 "every pixel of an image got the same noise value: draw one value per "
                 "pixel (rng.standard_normal(x.shape))")
+    expect_true(abs(float(noise.mean())) < 0.005 and abs(float(noise.std()) - 0.05) < 0.005,
+                f"on images with random grey levels, output - x has mean "
+                f"{noise.mean():.4f} and std {noise.std():.4f}, expected 0 and 0.05: add "
+                "factor * noise to the image x itself")
     corr = abs(np.corrcoef(imgs.ravel(), (noise**2).ravel())[0, 1])
     expect_true(corr < 0.1, "the noise's size depends on the pixel value (multiplicative "
                 f"noise? correlation {corr:.2f}); add factor * N(0, 1), the same for every "
@@ -195,6 +195,9 @@ def check_subspace_angles(subspace_angles) -> None:
     if np.allclose(got, np.pi / 2, atol=1e-4):
         fail("a subspace with itself gave pi/2 everywhere: you computed the arcsine of the "
              "cosines; the angles are np.arccos of the singular values")
+    if np.allclose(got, 1.0, atol=1e-4):
+        fail("a subspace with itself gave 1 everywhere: these are the cosines (the singular "
+             "values); the angles are their np.arccos")
     expect_close("output", got, np.zeros(3), atol=1e-5, case=" (a space with itself)")
     b = np.linalg.qr(rng.standard_normal((30, 3)))[0]
     deg = {float(180 / np.pi): "return radians, not degrees"}
@@ -237,6 +240,17 @@ def _ref_psnr(a, b, r=1.0):
     return 10 * np.log10(r**2 / mse)
 
 
+def _psnr_guess(got, x, x_hat, data_range) -> None:
+    """Name the mistake when ``got`` is PSNR with the brightest pixel as the range."""
+    a = np.asarray(x, np.float64).reshape(len(x), -1)
+    mse = ((a - np.asarray(x_hat, np.float64).reshape(len(x), -1)) ** 2).mean(axis=1)
+    peak = 10 * np.log10(a.max(axis=1) ** 2 / mse)
+    if (np.allclose(got, peak, rtol=1e-6) and not np.allclose(
+            got, 10 * np.log10(data_range**2 / mse), rtol=1e-6)):
+        fail("you used the brightest pixel of each image as the range; the range is the "
+             "data_range argument (1 for pixels in [0, 1], 255 for bytes)")
+
+
 @checker("psnr", forbid=("utils.metrics.psnr_per_image", "utils.metrics.psnr",
                          "skimage.metrics.peak_signal_noise_ratio"))
 def check_psnr(psnr) -> None:
@@ -248,7 +262,9 @@ def check_psnr(psnr) -> None:
     ref = _ref_psnr
     factors = {2.0: "PSNR is 10 log10(range^2 / MSE), or 20 log10(range / RMSE)",
                float(np.log(10)): "use log10, not the natural log"}
-    got = expect_shape("output", psnr(x, x_hat), (len(x),), "(one PSNR per image)")
+    got = expect_shape("output", _pure(psnr, ("x", "x_hat"), x, x_hat), (len(x),),
+                       "(one PSNR per image)")
+    _psnr_guess(got, x, x_hat, 1.0)
     expect_close("output", got, ref(x, x_hat), rtol=1e-4, factors=factors)
     got = expect_shape("output", psnr(x * 255, x_hat * 255, data_range=255.0), (len(x),))
     expect_close("output", got, ref(x, x_hat), rtol=1e-4, factors=factors,
@@ -265,16 +281,10 @@ def check_psnr(psnr) -> None:
                                            data_range=rng_value), (5,))
         want = ref(dim, dim_hat, rng_value)
         if not np.allclose(got, want, rtol=1e-4):
-            peak = np.asarray(dim, np.float64).reshape(5, -1).max(axis=1)
-            for guess, why in ((ref(dim, dim_hat, 1.0), "ignored the data_range argument "
-                                "(it must enter as range**2)"),
-                               (10 * np.log10(peak**2 / ((dim - dim_hat.astype(np.float64))
-                                                         ** 2).reshape(5, -1).mean(1)),
-                                "used the brightest pixel as the range; use the data_range "
-                                "argument")):
-                if np.allclose(got, guess, rtol=1e-4):
-                    fail(f"images whose pixels stay below 0.5, data_range={rng_value}: you "
-                         f"{why}")
+            if rng_value != 1.0 and np.allclose(got, ref(dim, dim_hat, 1.0), rtol=1e-4):
+                fail(f"images in [0, 0.5] with data_range={rng_value}: you ignored the "
+                     "data_range argument (it enters as range**2)")
+            _psnr_guess(got, dim, dim_hat, rng_value)
             expect_close("output", got, want, rtol=1e-4, factors=factors,
                          case=f" (images in [0, 0.5], data_range={rng_value})")
     # bytes: uint8 arithmetic wraps around
