@@ -408,6 +408,21 @@ def test_conv_wrong(binary_images, build, train, kw, match):
         a2.trained_conv_autoencoder()
 
 
+def _build_and_train(x):
+    def build():
+        model = _conv_ae()
+        _train_ok(model, x, epochs=1)  # training hidden in build(), outside the budget
+        return model
+
+    return build
+
+
+def test_conv_training_in_build_is_caught(binary_images):
+    with pytest.raises(CheckFailed, match="already trained.*belongs in train_conv"):
+        a2.check_conv_autoencoder(_build_and_train(binary_images), _train_ok, binary_images,
+                                  binary_images, target_bce=0.9)
+
+
 def test_conv_uses_no_course_model(binary_images):
     from utils import models
 

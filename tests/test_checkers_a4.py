@@ -234,6 +234,21 @@ class VAEStopGradient(VAEOk):
         return neg_elbo_ok(x, self.decoder(z), mu, log_var)
 
 
+class VAEPixelMeanTrain(VAEOk):
+    """Evaluates correctly, but trains on a loss averaged over pixels."""
+
+    def train_step(self, data):
+        x = data[0] if isinstance(data, (tuple, list)) else data
+        with tf.GradientTape() as tape:
+            mu, log_var = self.encoder(x)
+            x_recon = self.decoder(self.sampling([mu, log_var]))
+            loss = ops.mean(keras.losses.binary_crossentropy(x, x_recon) + kl_ok(mu, log_var))
+        grads = tape.gradient(loss, self.trainable_weights)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_weights, strict=True))
+        self.tracker.update_state(loss)
+        return {"neg_elbo": self.tracker.result()}
+
+
 def test_vae_correct(capsys):
     assert a4.check_vae(VAEOk) is True
     assert "PASSED  VAE" in capsys.readouterr().out
@@ -245,6 +260,7 @@ def test_vae_correct(capsys):
     (VAEWrongName, "under the name 'neg_elbo'"),
     (VAEAscent, "did not fall"),
     (VAEStopGradient, "encoder's mu layer"),
+    (VAEPixelMeanTrain, "train_step reports neg_elbo .*averages the BCE over pixels"),
 ])
 def test_vae_wrong(wrong, match):
     with pytest.raises(CheckFailed, match=match):

@@ -81,7 +81,7 @@ def checker(task: str, forbid: Iterable = ()) -> Callable:
     def decorate(body: Callable[..., None]) -> Callable[..., bool]:
         @functools.wraps(body)
         def run(*args, **kwargs) -> bool:
-            guard = CallGuard(forbid, module=body.__module__)
+            guard = CallGuard(forbid, module=body.__module__, trusted=(body.__code__,))
             try:
                 guard.inspect(args, kwargs)
                 with guard:
@@ -160,7 +160,9 @@ def _resolve(target) -> list:
 def _codes(obj) -> dict:
     """Code objects of a function, or of every method of a class, mapped to a name."""
     name = f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
-    name = name.replace("utils.checkers.", "the checker's ").replace("grading.", "the grader's ")
+    for prefix, word in (("utils.checkers.", "the checker's "), ("grading.", "the grader's ")):
+        if name.startswith(prefix):
+            name = word + name[len(prefix):]
     found = {}
     fn = getattr(obj, "__func__", obj)
     fn = getattr(fn, "__wrapped__", fn)
@@ -203,7 +205,9 @@ class CallGuard:
     course package). The check's own calls to its references do not count.
     """
 
-    def __init__(self, forbid: Iterable = (), module: str | None = None) -> None:
+    def __init__(self, forbid: Iterable = (), module: str | None = None,
+                 trusted: tuple = ()) -> None:
+        self.trusted = set(trusted)  # the check's own code, wherever it is defined
         self.codes: dict = {}
         for target in forbid:
             for obj in _resolve(target):
@@ -220,7 +224,8 @@ class CallGuard:
         if event == "call" and frame.f_code in self.codes:
             caller = frame.f_back
             while caller is not None and caller is not self._boundary:
-                if not _is_library(caller.f_code.co_filename):
+                if (caller.f_code not in self.trusted
+                        and not _is_library(caller.f_code.co_filename)):
                     name = self.codes[frame.f_code]
                     if name not in self.calls:
                         self.calls.append(name)
