@@ -64,8 +64,7 @@ if _ON_COLAB:
         importlib.invalidate_caches()
 _spec = importlib.util.find_spec("utils")
 _home = os.path.dirname(_spec.origin or "") if _spec else ""
-if not (os.path.isfile(os.path.join(_home, "setup.py")) and os.path.isdir(
-        os.path.join(_home, "checkers"))):
+if not all(os.path.isfile(os.path.join(_home, f)) for f in ("setup.py", "repro.py")):
     raise ImportError(
         f"`import utils` finds {{_spec.origin if _spec else 'nothing'}}, not this course's "
         "package. A file or folder of yours called utils (or a PyPI package installed with "

@@ -29,7 +29,9 @@ def _load_script(name: str):
 
 
 stamp_colab = _load_script("stamp_colab")
-make_assignments = _load_script("make_assignments")
+# Not in the student release (scripts/make_release.py leaves it out).
+HAVE_MAKE_ASSIGNMENTS = (ROOT / "scripts" / "make_assignments.py").exists()
+make_assignments = _load_script("make_assignments") if HAVE_MAKE_ASSIGNMENTS else None
 
 LESSON = "notebooks/03_basic_autoencoder.ipynb"
 SOLUTION = "notebooks/solutions/a1_likelihoods_and_losses.ipynb"
@@ -39,6 +41,8 @@ STUDENT = "notebooks/assignments/a1_likelihoods_and_losses.ipynb"
 @pytest.fixture
 def tree(tmp_path):
     """A copy of pyproject.toml and three notebooks in the repository's layout."""
+    if not (ROOT / SOLUTION).exists():
+        pytest.skip("no solution notebooks (the student release)")
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     for rel in (LESSON, SOLUTION, STUDENT):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -109,6 +113,7 @@ def test_solution_badge_opens_the_student_notebook(tree):
         assert "blob/main/notebooks/assignments/a1_likelihoods_and_losses.ipynb)" in title
 
 
+@pytest.mark.skipif(not HAVE_MAKE_ASSIGNMENTS, reason="no scripts/make_assignments.py")
 def test_stamped_student_equals_the_one_generated_from_the_stamped_solution(tree):
     _unstamp(tree)
     stamp_colab.stamp(_paths(tree), url="https://github.com/a/b", root=tree)

@@ -236,6 +236,9 @@ def test_simulated_colab(tmp_path):
     _run([*git, "commit", "-q", "-m", "snapshot"], cwd=repo)
 
     python = _new_venv(tmp_path / "colab")
+    # Colab's pip is recent; the venv's bundled pip 23 rejects `name @ git+file:///...`.
+    _run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-U", "pip"],
+         cwd=tmp_path)
     _run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *COLAB_STACK,
           "-c", ROOT / "requirements.txt"], cwd=tmp_path, timeout=1200)
     before = _run([python, "-m", "pip", "freeze"], cwd=tmp_path).stdout.splitlines()
