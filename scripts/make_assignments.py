@@ -13,7 +13,8 @@ is replaced by a stub at the same indentation::
 In markdown cells, text between ``<!-- BEGIN SOLUTION -->`` and ``<!-- END SOLUTION -->``
 becomes ``*YOUR ANSWER HERE*``. A cell whose first line is ``# SOLUTION ONLY`` (for
 example, a cell that shows an instructor's extra plot) is dropped. Outputs and execution
-counts are removed, so a student starts from a clean notebook.
+counts are removed, so a student starts from a clean notebook. Cell ids are kept: they are
+how the grader (``grading/manifest.toml``) finds a submission's answer cells.
 
 We use this small script rather than nbgrader's ``ClearSolutions`` preprocessor. nbgrader
 0.9.6's pins do not conflict with ours, but it would add a dozen packages the course does
