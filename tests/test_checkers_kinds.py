@@ -434,3 +434,19 @@ class SamplingFirstRowOnly(SamplingOk):  # uses the first example's sigma for ev
 def test_a4_sampling_kinds(wrong, match):
     with pytest.raises(CheckFailed, match=match):
         a4.check_sampling(wrong)
+
+
+def test_a4_reference_is_refused():
+    with pytest.raises(CheckFailed, match="calls the checker's a4._kl_ref"):
+        a4.check_kl_divergence(lambda mu, log_var: a4._kl_ref(mu, log_var))
+
+
+def test_a5_hamming_helper_is_refused():
+    from utils import retrieval
+
+    def ball(db, q, r):
+        d = retrieval.hamming_distances(np.asarray(q, bool)[None], np.asarray(db, bool))
+        return np.flatnonzero(np.ravel(d) <= r)
+
+    with pytest.raises(CheckFailed, match="calls utils.retrieval.hamming_distances"):
+        a5.check_hamming_ball(ball)
