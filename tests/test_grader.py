@@ -88,6 +88,12 @@ def _submissions(tmp: Path) -> dict[str, Path]:
     for c in nb.cells:
         if "checks.check_" in c.source:
             c.outputs = [nbformat.v4.new_output("stream", text="PASSED  anything\n")]
+    _cell(nb, "cell-06").source = (  # patches the check's tools while the check runs
+        "def gaussian_nll(x, mu, sigma):\n"
+        "    import numpy, utils.grading\n"
+        "    numpy.allclose = lambda *a, **k: True\n"
+        "    utils.grading.fail = lambda message: None\n"
+        "    return numpy.zeros(len(x))\n")
     _cell(nb, "cell-11").source = (
         "from utils.metrics import bce_per_image as _b\n"
         "def bernoulli_nll(x, p, eps=1e-7):\n"
@@ -138,10 +144,12 @@ def test_forging_changes_no_grade(graded):
     assert "utils.grading.expect_close" in row["tasks"]["bernoulli_nll"]["detail"]
 
 
-def test_fake_outputs_and_course_helper_score_zero(graded):
+def test_fake_outputs_runtime_patches_and_course_helper_score_zero(graded):
     row = graded[0]["fake_outputs"]
     assert row["points"] == 0
-    assert row["tasks"]["gaussian_nll"]["status"] == "NOT DONE"
+    patched = row["tasks"]["gaussian_nll"]
+    assert patched["status"] == "FAILED" and "numpy.allclose" in patched["detail"], patched
+    assert row["tasks"]["mle_sigma"]["status"] == "NOT DONE"
     helper = row["tasks"]["bernoulli_nll"]
     assert helper["status"] == "FAILED" and "utils.metrics.bce_per_image" in helper["detail"]
 
