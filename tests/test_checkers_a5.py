@@ -263,6 +263,22 @@ def test_few_label_correct(blobs, capsys):
     assert isinstance(encoder, keras.Model) and isinstance(clf, _Centroids)
 
 
+def _pretrain_denoising(x):
+    """A denoising autoencoder (noisy images in, clean images out) is pre-training too."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((x.shape[1],))
+    code = keras.layers.Dense(8)(inputs)
+    ae = keras.Model(inputs, keras.layers.Dense(x.shape[1])(code))
+    ae.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
+    noisy = x + np.random.default_rng(0).normal(0, 0.1, x.shape).astype(x.dtype)
+    ae.fit(noisy, x, epochs=30, batch_size=100, verbose=0)
+    return keras.Model(inputs, code)
+
+
+def test_few_label_denoising_pretraining_is_accepted(blobs):
+    assert _run(blobs, _pretrain_denoising, _Centroids) is True
+
+
 def _untrained_pooling(x):
     inputs = keras.Input((x.shape[1],))
     pooled = keras.layers.Reshape((10, 10, 1))(inputs)
