@@ -64,7 +64,7 @@ def _fill(text: str, rel: str, recs: dict[str, results.Result], sweep: dict | No
             if recs[name].published is None:
                 raise TableError(f"{TEMPLATE.name}: {rel} records {name!r} with no published "
                                  "figure; pass published=... to results.record")
-            return str(recs[name].published)
+            return recs[name].published_shown
         out = recs[name].text
         if spread and sweep and name in sweep["stats"] and sweep["stats"][name]["n"] > 1:
             s = sweep["stats"][name]

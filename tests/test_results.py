@@ -19,6 +19,14 @@ def test_record_prints_one_line_and_returns_the_float(capsys):
                    "[published 0.11, Keras blog (2016)]\n")
 
 
+def test_a_published_number_is_printed_in_the_value_format(capsys):
+    results.record("SE per image", 2.917, fmt=".2f", published=3.0, source="H&S 2006")
+    results.record("accuracy", 0.93, fmt=".1%", published="88.2% (M1+TSVM)")
+    assert capsys.readouterr().out.splitlines() == [
+        "RESULT  SE per image = 2.92  [published 3.00, H&S 2006]",
+        "RESULT  accuracy = 93.0%  [published 88.2% (M1+TSVM)]"]
+
+
 def test_record_formats_percentages_and_integers(capsys):
     results.record("accuracy", 0.9351, fmt=".1%")
     results.record("parameters", 50992.0, fmt=",d")

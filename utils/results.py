@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import time
 from dataclasses import asdict, dataclass
 from numbers import Real
@@ -54,13 +55,21 @@ class Result:
     source: str | None = None
     seed: int | None = None
     notebook: str | None = None
+    published_text: str | None = None
+
+    @property
+    def published_shown(self) -> str | None:
+        """The published figure as printed (in the value's format when it is a number)."""
+        if self.published_text is not None:
+            return self.published_text
+        return None if self.published is None else str(self.published)
 
     def line(self) -> str:
         """The printed form: ``RESULT  name = text unit  [published P, source]``."""
         unit = f" {self.unit}" if self.unit else ""
         out = f"{PREFIX}  {self.name} = {self.text}{unit}"
         if self.published is not None or self.source:
-            ref = [] if self.published is None else [f"published {self.published}"]
+            ref = [] if self.published is None else [f"published {self.published_shown}"]
             ref += [self.source] if self.source else []
             out += f"  [{', '.join(ref)}]"
         return out
@@ -121,10 +130,24 @@ def record(name: str, value, unit: str = "", *, fmt: str = ".4g",
     except ValueError as exc:
         raise ValueError(f"record({name!r}): fmt={fmt!r} is not a valid format spec "
                          f"for a number ({exc})") from None
+    published_text = _published_text(published, fmt)
     result = Result(name=name, value=number, unit=unit, text=text, published=published,
-                    source=source, seed=repro.current_seed(), notebook=_notebook())
+                    source=source, seed=repro.current_seed(), notebook=_notebook(),
+                    published_text=published_text)
     _emit(result)
     return number
+
+
+def _published_text(published, fmt: str) -> str | None:
+    """A published figure as printed: a string as given; a number in the value's format
+    when that is fixed-point with at most two decimals (3.0 -> '3.00'), else as short as
+    it is (0.11 stays '0.11', not '0.1100', which would claim digits the paper lacks)."""
+    if published is None or isinstance(published, str) or isinstance(published, bool):
+        return None if published is None else str(published)
+    if not isinstance(published, Real):
+        raise TypeError(f"published: expected a number or a string, got {type(published).__name__}")
+    spec = re.fullmatch(r"\.([0-2])f", fmt)
+    return format(float(published), fmt) if spec else format(float(published), "g")
 
 
 def record_runtime(name: str = "runtime") -> float:
