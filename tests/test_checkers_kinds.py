@@ -260,6 +260,8 @@ def _psnr_uint8(x, y, data_range=1.0):  # subtracts in the input dtype
 @pytest.mark.parametrize("wrong, match", [
     (_psnr_peak, "brightest pixel"),
     (_psnr_uint8, "uint8 arithmetic wraps|uint8 differences wrap"),
+    (lambda x, y, data_range=1.0: 10 * np.log10(data_range / ((_flat(x) - _flat(y)) ** 2)
+                                                .mean(axis=1)), "not its square"),
     (lambda x, y, data_range=1.0: metrics.psnr_per_image(x, y, data_range),
      "calls utils.metrics.psnr_per_image"),
 ])

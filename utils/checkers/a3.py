@@ -249,6 +249,9 @@ def _psnr_guess(got, x, x_hat, data_range) -> None:
             got, 10 * np.log10(data_range**2 / mse), rtol=1e-6)):
         fail("you used the brightest pixel of each image as the range; the range is the "
              "data_range argument (1 for pixels in [0, 1], 255 for bytes)")
+    if data_range != 1.0 and np.allclose(got, 10 * np.log10(data_range / mse), rtol=1e-6):
+        fail(f"with data_range={data_range:g} you used the range, not its square: PSNR is "
+             "10 log10(range**2 / MSE), or 20 log10(range / RMSE)")
 
 
 @checker("psnr", forbid=("utils.metrics.psnr_per_image", "utils.metrics.psnr",
@@ -267,6 +270,7 @@ def check_psnr(psnr) -> None:
     _psnr_guess(got, x, x_hat, 1.0)
     expect_close("output", got, ref(x, x_hat), rtol=1e-4, factors=factors)
     got = expect_shape("output", psnr(x * 255, x_hat * 255, data_range=255.0), (len(x),))
+    _psnr_guess(got, x * 255, x_hat * 255, 255.0)
     expect_close("output", got, ref(x, x_hat), rtol=1e-4, factors=factors,
                  case=" (pixels in [0, 255] with data_range=255: the same dB)")
     x2 = x.reshape(len(x), -1)
