@@ -113,8 +113,8 @@ def execute(paths: list[Path]) -> int:
     failed = []
     env = {"AE_SEED": os.environ.get("AE_SEED", ""), "KERAS_BACKEND": "tensorflow",
            "TF_CPP_MIN_LOG_LEVEL": "3"}
+    _busy_warning()  # once, before our own kernels add to the load
     for path in paths:
-        _busy_warning()
         nb = nbformat.read(path, as_version=4)
         start = time.perf_counter()
         env[results.NOTEBOOK_ENV_VAR] = relative(path)

@@ -511,3 +511,14 @@ def test_real_fashion_statistics_and_report():
     assert abs(f.mean() - 0.286041) < 1e-5 and abs(f.std() - 0.353024) < 1e-5
     assert (np.bincount(y) == 6000).all()
     assert [status for _, _, status in data.data_report("fashion-mnist")] == ["ok"] * 4
+
+
+def test_data_report_names_files_without_this_machines_path(monkeypatch):
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data"
+    if not (shared / "mnist").is_dir():
+        pytest.skip("the shared data folder is not beside the repository")
+    monkeypatch.setenv(data.DATA_ENV_VAR, str(shared))
+    rows = data.data_report("mnist")
+    assert [where for where, _, _ in rows] == [
+        f"mnist/{stem}.gz (in $AE_DATA_DIR)" for stem in data.FILES.values()]
+    assert all(str(shared) not in where for where, _, _ in rows)

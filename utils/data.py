@@ -399,11 +399,15 @@ def load_fashion_mnist(download: bool = True):
 
 
 def data_report(dataset: str) -> list[tuple[str, str, str]]:
-    """For each of ``dataset``'s files: (path found, decompressed SHA-256, status).
+    """For each of ``dataset``'s files: (where it was found, decompressed SHA-256, status).
 
-    Use it to show where the course found its data. Files are located without
-    downloading; a missing file is reported, not raised.
+    Use it to show where the course found its data. "Where" names the file relative to
+    the folder it was found in, and that folder by its role (``$AE_DATA_DIR``, or the
+    data folder), not by this machine's absolute path, so a printed report reads the
+    same on every machine. Files are located without downloading; a missing file is
+    reported, not raised.
     """
+    env = env_data_dir()
     rows = []
     for stem in FILES.values():
         path = _find(dataset, stem)
@@ -412,7 +416,9 @@ def data_report(dataset: str) -> list[tuple[str, str, str]]:
             continue
         digest = hashlib.sha256(_read_bytes(path)).hexdigest()
         ok = digest == CHECKSUMS[dataset][stem]
-        rows.append((str(path), digest, "ok" if ok else "CHECKSUM MISMATCH"))
+        root = f"${DATA_ENV_VAR}" if env is not None and path.parent == env / dataset else "data"
+        where = f"{path.parent.name}/{path.name} (in {root})"
+        rows.append((where, digest, "ok" if ok else "CHECKSUM MISMATCH"))
     return rows
 
 
