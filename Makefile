@@ -71,7 +71,7 @@ lab: setup
 	    --LabApp.default_url=/lab/tree/notebooks/00_setup_and_data.ipynb
 
 lint: $(DEVSTAMP)
-	$(BIN)/python -m ruff check utils tests notebooks scripts
+	$(BIN)/python -m ruff check utils tests notebooks scripts grading conftest.py
 
 ## test: the second README command (what .ci/run runs, with AE_INSTALL_TESTS=1)
 test: dev lint

@@ -111,17 +111,17 @@ def syllabus(rows: list[dict]) -> str:
 
 
 def assignments(rows: list[dict]) -> str:
-    lines = ["| assignment | covers lessons | graded tasks | solution runtime (2-core CPU) |",
-             "|---|---|---|---|"]
+    lines = ["| assignment | covers lessons | graded tasks | the solution's result | "
+             "solution runtime (2-core CPU) |", "|---|---|---|---|---|"]
     total = 0.0
     for row in rows:
         rel = row["solution"]
         recs, nb = _records(ROOT / rel)
         seconds = _runtime(rel, recs)
         total += seconds
-        tasks = _fill(row["tasks"], rel, recs, _sweep_for(rel, nb))
-        lines.append(f"| [{row['title']}]({row['student']}) | {row['covers']} | {tasks} | "
-                     f"{seconds:.0f} s |")
+        result = _fill(row["result"], rel, recs, _sweep_for(rel, nb))
+        lines.append(f"| [{row['title']}]({row['student']}) | {row['covers']} | {row['tasks']} | "
+                     f"{result} | {seconds:.0f} s |")
     lines += ["", f"All five solutions together: {total / 60:.1f} minutes (budget "
               f"{SOLUTIONS_BUDGET_MIN})."]
     return "\n".join(lines)

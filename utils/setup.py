@@ -173,7 +173,8 @@ def lab_command(python: Path, extra: list[str]) -> list[str]:
 
 def test(python: Path, extra: list[str]) -> None:
     """``make test``: ruff, then pytest with the options in pyproject.toml."""
-    run([python, "-m", "ruff", "check", "utils", "tests", "notebooks", "scripts"])
+    run([python, "-m", "ruff", "check", "utils", "tests", "notebooks", "scripts", "grading",
+         "conftest.py"])
     run([python, "-m", "pytest", *extra], env=QUIET_ENV)
 
 
