@@ -97,7 +97,7 @@ execute: setup
 ## seeds: the seed sweep: every lesson and solution under several seeds -> results/
 SEEDS ?= 1 2 3
 seeds: setup
-	$(BIN)/python scripts/run_notebooks.py sweep --seeds $(SEEDS) $(NBS)
+	$(BIN)/python scripts/run_notebooks.py sweep $(NBS) --seeds $(SEEDS)
 
 ## readme: regenerate the README's tables from the committed notebooks' recorded results
 readme: $(STAMP)

@@ -1,7 +1,7 @@
 """Execute the course's notebooks serially: for committing, and as a seed sweep.
 
     python scripts/run_notebooks.py execute [NOTEBOOK ...]
-    python scripts/run_notebooks.py sweep --seeds 1 2 3 [NOTEBOOK ...]
+    python scripts/run_notebooks.py sweep [NOTEBOOK ...] --seeds 1 2 3
 
 With no notebook named, both take every lesson (``notebooks/NN_*.ipynb``) and every
 assignment solution (``notebooks/solutions/*.ipynb``).
