@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+
+from tests.scripts_loader import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
@@ -16,16 +16,8 @@ ASSIGNMENTS = ROOT / "notebooks" / "assignments"
 CELL_TIMEOUT = 300
 
 
-def _load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-make_assignments = _load_script("make_assignments")
-grade_assignment = _load_script("grade_assignment")
+make_assignments = load_script("make_assignments")
+grade_assignment = load_script("grade_assignment")
 
 
 def _solution_lines(nb) -> set[str]:

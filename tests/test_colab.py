@@ -6,7 +6,6 @@ last test checks that they all agree with the address in pyproject.toml once the
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -17,21 +16,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tests.scripts_loader import load_script
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-stamp_colab = _load_script("stamp_colab")
+stamp_colab = load_script("stamp_colab")
 # Not in the student release (scripts/make_release.py leaves it out).
 HAVE_MAKE_ASSIGNMENTS = (ROOT / "scripts" / "make_assignments.py").exists()
-make_assignments = _load_script("make_assignments") if HAVE_MAKE_ASSIGNMENTS else None
+make_assignments = load_script("make_assignments") if HAVE_MAKE_ASSIGNMENTS else None
 
 LESSON = "notebooks/03_basic_autoencoder.ipynb"
 SOLUTION = "notebooks/solutions/a1_likelihoods_and_losses.ipynb"
