@@ -1,5 +1,9 @@
 """Binary codes and retrieval: hash tables, Hamming search, precision@k and mAP.
 
+Also the hashing baselines that need no neural network: random-projection LSH
+(:func:`random_projection_lsh`), the sign of PCA (:func:`pca_sign_hash`) and ITQ
+(:func:`itq_hash`, Gong & Lazebnik 2011).
+
 Used by lesson 10 (semantic hashing) and reusable by any lesson that ranks a
 database against queries. Bit codes are ``(N, n_bits)`` arrays of 0/1 (any
 integer or boolean dtype); ``n_bits`` is at most 64 so that a code fits one
@@ -200,3 +204,196 @@ def random_projection_lsh(x_fit, n_bits: int, seed: int = 0):
         return ((x - mean) @ w > 0).astype(np.uint8)
 
     return encode
+
+
+# ---------------------------------------------------------------------------------------------
+# Data-dependent hashing baselines: sign of PCA and ITQ (Gong & Lazebnik 2011).
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_count(value, name: str, fn: str, low: int) -> int:
+    """``value`` as an ``int`` >= ``low``; a ValueError naming ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValueError(f"{fn}: {name} must be an int, got {type(value).__name__} {value!r}")
+    if value < low:
+        raise ValueError(f"{fn}: {name} must be >= {low}, got {value}")
+    return int(value)
+
+
+def _check_data(x, name: str, fn: str, n_features: int | None = None) -> np.ndarray:
+    """``x`` as a finite float64 (N, D) array; a ValueError naming ``name`` otherwise."""
+    a = np.asarray(x)
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"{fn}: {name} must hold real numbers (bool, int or float), got dtype "
+                         f"{a.dtype}")
+    if a.ndim != 2 or a.shape[0] == 0:
+        want = "(N, D)" if n_features is None else f"(M, {n_features})"
+        raise ValueError(f"{fn}: {name} must be a non-empty 2-d array {want}, got shape {a.shape}")
+    if n_features is not None and a.shape[1] != n_features:
+        raise ValueError(f"{fn}: {name} must have shape (M, {n_features}) like the data the "
+                         f"hash was fitted on, got {a.shape}")
+    a = a.astype(np.float64)
+    if not np.isfinite(a).all():
+        raise ValueError(f"{fn}: {name} contains NaN or infinite values")
+    return a
+
+
+class PCAHash:
+    """Sign-of-PCA hash: ``bits = [ (x - mean) @ W > 0 ]`` with ``W`` the top principal axes.
+
+    ``fit(x)`` centres the training data and finds its top ``n_bits`` principal components
+    with scikit-learn's :class:`~sklearn.decomposition.PCA` (unwhitened); ``codes(x)`` (or
+    calling the object) returns the (M, n_bits) ``uint8`` 0/1 bits that
+    :func:`hamming_distances`, :func:`pack_bits` and :func:`build_hash_table` take. No
+    training beyond PCA, no random numbers: the usual data-dependent baseline for learned
+    hash codes, and the starting point of ITQ (:class:`ITQHash`).
+
+    Encoding one point costs ``D * n_bits`` multiply-adds, like random-projection LSH.
+
+    Attributes (after ``fit``): ``mean_`` (D,), ``components_`` (n_bits, D) the principal
+    axes (rows, as in scikit-learn), ``explained_variance_`` (n_bits,).
+
+    ``svd_solver`` is passed to scikit-learn's PCA; its ``"randomized"`` solver (which
+    ``"auto"`` may pick for large inputs) is seeded with ``random_state=0`` so codes are
+    reproducible.
+    """
+
+    _name = "PCAHash"
+
+    def __init__(self, n_bits: int, *, svd_solver: str = "auto") -> None:
+        self.n_bits = _check_count(n_bits, "n_bits", self._name, 1)
+        if self.n_bits > MAX_BITS:
+            raise ValueError(f"{self._name}: n_bits must be <= {MAX_BITS} so that a code fits "
+                             f"one hash key, got {self.n_bits}")
+        self.svd_solver = svd_solver
+
+    def _fit_pca(self, x_fit) -> np.ndarray:
+        """Fit the PCA; return the training data projected on it, shape (N, n_bits)."""
+        from sklearn.decomposition import PCA
+
+        x = _check_data(x_fit, "x_fit", f"{self._name}.fit")
+        n, d = x.shape
+        if self.n_bits > d:
+            raise ValueError(f"{self._name}.fit: n_bits={self.n_bits} is larger than the data "
+                             f"dimension D={d} of x_fit; use at most {d} bits")
+        if self.n_bits > n - 1:
+            raise ValueError(f"{self._name}.fit: n_bits={self.n_bits} needs at least "
+                             f"{self.n_bits + 1} training points (centred data spans at most "
+                             f"N - 1 directions), x_fit has N={n}")
+        pca = PCA(n_components=self.n_bits, whiten=False, svd_solver=self.svd_solver,
+                  random_state=0).fit(x)
+        self.mean_ = pca.mean_
+        self.components_ = pca.components_
+        self.explained_variance_ = pca.explained_variance_
+        return (x - self.mean_) @ self.components_.T
+
+    def fit(self, x_fit) -> PCAHash:
+        """Fit the mean and the top ``n_bits`` principal axes on ``x_fit`` (N, D); returns self."""
+        self._fit_pca(x_fit)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "components_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(f"{self._name}: call fit(x_fit) before codes(x)")
+
+    def project(self, x) -> np.ndarray:
+        """Real-valued projections (M, n_bits) whose signs are the bits."""
+        self._check_fitted()
+        x = _check_data(x, "x", f"{self._name}.codes", n_features=self.mean_.shape[0])
+        return (x - self.mean_) @ self.components_.T
+
+    def codes(self, x) -> np.ndarray:
+        """Bits (M, n_bits) of ``x`` (M, D) as ``uint8`` 0/1: ``1`` where the projection > 0."""
+        return (self.project(x) > 0).astype(np.uint8)
+
+    def __call__(self, x) -> np.ndarray:
+        """Same as :meth:`codes`, so a fitted hash is used like :func:`random_projection_lsh`."""
+        return self.codes(x)
+
+
+class ITQHash(PCAHash):
+    """Iterative quantisation (ITQ): PCA, then a rotation that makes the signs lose the least.
+
+    Gong, Y. & Lazebnik, S. (2011), "Iterative quantization: a Procrustean approach to
+    learning binary codes", CVPR 2011, pp. 817-824 (the unsupervised PCA-ITQ variant).
+
+    ``fit(x)`` centres the data and projects it on its top ``n_bits`` principal axes
+    (unwhitened) to get ``V`` (N, n_bits), then looks for an orthogonal ``R`` (n_bits, n_bits)
+    and codes ``B`` in {-1, +1} minimising the quantisation loss
+
+        ``Q(B, R) = ||B - V R||_F^2``   (summed over all N codes and bits).
+
+    From a random orthogonal ``R`` (Haar-distributed, drawn with ``seed``) it alternates
+    ``n_iter`` times: ``B = sign(V R)`` (best codes for this ``R``), then the ``R`` that
+    minimises ``||V R - B||_F`` (the orthogonal Procrustes problem, solved by one SVD of
+    ``V^T B`` with :func:`scipy.linalg.orthogonal_procrustes`). Neither step can increase
+    ``Q``. ``codes(x)`` returns the bits ``[ (x - mean) @ W R > 0 ]`` as ``uint8`` 0/1.
+
+    Encoding one point costs ``D * n_bits + n_bits**2`` multiply-adds (the rotation can be
+    folded into ``W``); fitting costs one PCA plus ``2 N n_bits**2`` per iteration.
+
+    Attributes (after ``fit``), besides those of :class:`PCAHash`:
+
+    * ``initial_rotation_`` (n_bits, n_bits): the random starting ``R``;
+    * ``rotation_`` (n_bits, n_bits): the final ``R`` (orthogonal);
+    * ``quantisation_loss_`` (n_iter + 1,): ``Q(sign(V R_t), R_t)`` for the starting
+      rotation ``t = 0`` and after each of the ``n_iter`` updates. It never increases;
+      divide by ``N`` for a per-code value. ``quantisation_loss_[-1]`` belongs to the
+      rotation the codes use.
+    """
+
+    _name = "ITQHash"
+
+    def __init__(self, n_bits: int, *, n_iter: int = 50, seed: int = 0,
+                 svd_solver: str = "auto") -> None:
+        super().__init__(n_bits, svd_solver=svd_solver)
+        self.n_iter = _check_count(n_iter, "n_iter", self._name, 1)
+        self.seed = seed
+
+    def fit(self, x_fit) -> ITQHash:
+        """Fit the PCA and the ITQ rotation on ``x_fit`` (N, D); returns self."""
+        from scipy.linalg import orthogonal_procrustes
+        from scipy.stats import ortho_group
+
+        v = self._fit_pca(x_fit)
+        rng = np.random.default_rng(self.seed)
+        if self.n_bits == 1:  # ortho_group needs dim >= 2; O(1) is {-1, +1}
+            r = np.array([[rng.choice((-1.0, 1.0))]])
+        else:
+            r = ortho_group.rvs(self.n_bits, random_state=rng)
+        self.initial_rotation_ = r
+        losses = []
+        for it in range(self.n_iter + 1):
+            z = v @ r
+            b = np.where(z > 0, 1.0, -1.0)  # sign(V R); same bits as codes()
+            losses.append(float(((b - z) ** 2).sum()))
+            if it < self.n_iter:
+                r, _ = orthogonal_procrustes(v, b)
+        self.rotation_ = r
+        self.quantisation_loss_ = np.asarray(losses)
+        return self
+
+    def project(self, x) -> np.ndarray:
+        """Rotated projections ``(x - mean) @ W R``, shape (M, n_bits), whose signs are the bits."""
+        return super().project(x) @ self.rotation_
+
+
+def pca_sign_hash(x_fit, n_bits: int, *, svd_solver: str = "auto") -> PCAHash:
+    """Sign-of-PCA hash fitted on ``x_fit`` (N, D): call the result on (M, D) to get bits.
+
+    ``pca_sign_hash(x_train, 32)(x_test)`` gives (M, 32) ``uint8`` bits, used like
+    :func:`random_projection_lsh`. See :class:`PCAHash`.
+    """
+    return PCAHash(n_bits, svd_solver=svd_solver).fit(x_fit)
+
+
+def itq_hash(x_fit, n_bits: int, *, n_iter: int = 50, seed: int = 0,
+             svd_solver: str = "auto") -> ITQHash:
+    """ITQ hash (Gong & Lazebnik 2011) fitted on ``x_fit`` (N, D): call the result for bits.
+
+    ``itq = itq_hash(x_train, 32, seed=s)``; ``itq(x_test)`` gives (M, 32) ``uint8`` bits and
+    ``itq.quantisation_loss_`` the loss per iteration. See :class:`ITQHash`.
+    """
+    return ITQHash(n_bits, n_iter=n_iter, seed=seed, svd_solver=svd_solver).fit(x_fit)
