@@ -69,6 +69,47 @@ def test_show_reconstructions_rows():
     assert len(plotting.show_reconstructions(x[:3], x[:3]).axes) == 6
 
 
+def _overlaps(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def _inside(a, fig) -> bool:
+    w, h = fig.canvas.get_width_height()
+    return a.x0 >= -0.5 and a.y0 >= -0.5 and a.x1 <= w + 0.5 and a.y1 <= h + 0.5
+
+
+@pytest.mark.parametrize("n", [2, 4, 10])
+def test_show_reconstructions_row_titles_are_readable(n):
+    # long labels, few columns: labels must lie inside the figure and clear of every image
+    x = _images(10)
+    titles = ["original", "pre-trained encoder", "fine-tuned encoder (all labels)"]
+    fig = plotting.show_reconstructions(x, x, noisy=x, n=n, row_titles=titles)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    labels = [ax.yaxis.label for ax in fig.axes if ax.get_ylabel()]
+    assert [t.get_text().replace("\n", " ") for t in labels] == titles
+    boxes = [ax.get_window_extent(renderer) for ax in fig.axes]
+    for text in labels:
+        box = text.get_window_extent(renderer)
+        assert _inside(box, fig), f"row title {text.get_text()!r} is clipped"
+        assert not any(_overlaps(box, b) for b in boxes), f"{text.get_text()!r} overlaps"
+    # the images keep a useful size: at least 0.6 inch wide each
+    dpi = fig.dpi
+    assert min(b.width for b in boxes) / dpi > 0.6
+
+
+def test_show_images_long_titles_do_not_collide():
+    titles = ["Gaussian blur (sigma 0.75)", "median filter (3x3)", "DAE (re-sampled noise)", "x"]
+    fig = plotting.show_images(_images(4), titles=titles, ncols=4)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [ax.title.get_window_extent(renderer) for ax in fig.axes]
+    for i, a in enumerate(boxes):
+        assert _inside(a, fig), f"title {i} is clipped"
+        assert not any(_overlaps(a, b) for j, b in enumerate(boxes) if j != i)
+        assert not any(_overlaps(a, ax.get_window_extent(renderer)) for ax in fig.axes)
+
+
 def test_show_reconstructions_errors():
     x = _images(10)
     with pytest.raises(ValueError, match="does not match"):

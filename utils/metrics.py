@@ -73,43 +73,68 @@ def psnr(x, x_hat, data_range: float = 1.0) -> float:
     return float(psnr_per_image(x, x_hat, data_range).mean())
 
 
-def ssim_per_image(x, x_hat, data_range: float = 1.0, sigma: float = 1.5) -> np.ndarray:
-    """Structural similarity of each grey image (Wang et al. 2004, Gaussian window).
+def _as_nhwc(a: np.ndarray, name: str) -> np.ndarray:
+    """(N, H*W), (N, H, W), (N, H, W, 1) or (N, H, W, 3) -> (N, H, W, C)."""
+    if a.ndim == 2:
+        side = int(round(np.sqrt(a.shape[1])))
+        if side * side != a.shape[1]:
+            raise ValueError(f"ssim: flat images in {name} need a square pixel count, "
+                             f"got shape {a.shape}")
+        return a.reshape(len(a), side, side, 1)
+    if a.ndim == 3:
+        return a[..., None]
+    if a.ndim == 4 and a.shape[-1] in (1, 3):
+        return a
+    raise ValueError(f"ssim: {name} must be (N, H*W), (N, H, W), (N, H, W, 1) or "
+                     f"(N, H, W, 3), got shape {a.shape}")
 
-    ``x`` and ``x_hat`` are (N, H, W), (N, H, W, 1) or (N, H*W) with a square H*W.
+
+def ssim_per_image(
+    x, x_hat, data_range: float = 1.0, sigma: float = 1.5, filter_size: int = 11
+) -> np.ndarray:
+    """Structural similarity (SSIM) of each image, computed by ``tf.image.ssim``.
+
+    Wang, Bovik, Sheikh & Simoncelli (2004): in every window, with Gaussian-weighted
+    means :math:`\\mu`, variances :math:`\\sigma^2` and covariance :math:`\\sigma_{xy}`,
+
+    .. math:: \\mathrm{SSIM} = \\frac{(2\\mu_x\\mu_y + C_1)(2\\sigma_{xy} + C_2)}
+              {(\\mu_x^2 + \\mu_y^2 + C_1)(\\sigma_x^2 + \\sigma_y^2 + C_2)},
+       \\quad C_1 = (0.01 L)^2,\\ C_2 = (0.03 L)^2,
+
+    with ``L = data_range``. The map is averaged over windows, then over channels.
+
+    * Window: an 11 x 11 Gaussian with standard deviation 1.5 pixels, normalised to sum 1
+      (``filter_size``, ``sigma``).
+    * Borders: only windows that lie wholly inside the image are used ('valid'
+      filtering, no padding), so a 28 x 28 image gives an 18 x 18 map; border pixels
+      count in fewer windows than central ones.
+    * Variances are the biased window moments (no N/(N-1) correction).
+    * TensorFlow computes in float32, so values carry float32 round-off (about 1e-7);
+      ``tests/test_metrics.py`` checks them against a direct NumPy implementation.
+
+    ``x`` and ``x_hat`` are arrays in ``[0, data_range]`` of shape (N, H*W) with a square
+    H*W, (N, H, W), (N, H, W, 1) or colour (N, H, W, 3); H and W must be at least
+    ``filter_size``. Returns N values (1 = identical).
     """
-    from scipy.ndimage import gaussian_filter
-
     a = np.asarray(x, dtype=np.float64)
     b = np.asarray(x_hat, dtype=np.float64)
     if a.shape != b.shape:
-        raise ValueError(f"ssim: x has shape {a.shape} but x_hat has shape {b.shape}")
-    if a.ndim == 4 and a.shape[-1] == 1:
-        a, b = a[..., 0], b[..., 0]
-    elif a.ndim == 2:
-        side = int(round(np.sqrt(a.shape[1])))
-        if side * side != a.shape[1]:
-            raise ValueError(f"ssim: flat images need a square pixel count, got {a.shape}")
-        a, b = a.reshape(-1, side, side), b.reshape(-1, side, side)
-    elif a.ndim != 3:
-        raise ValueError(f"ssim: expected (N, H, W), (N, H, W, 1) or (N, H*W), got {a.shape}")
-    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+        raise ValueError(f"ssim: x has shape {a.shape} but x_hat has shape {b.shape}; "
+                         "they must match")
+    a, b = _as_nhwc(a, "x"), _as_nhwc(b, "x_hat")
+    if min(a.shape[1:3]) < filter_size:
+        raise ValueError(f"ssim: x is {a.shape[1]} x {a.shape[2]} pixels, smaller than the "
+                         f"{filter_size} x {filter_size} window (filter_size)")
+    import tensorflow as tf  # imported here: the other metrics need only NumPy
 
-    def blur(img):
-        return gaussian_filter(img, sigma=(0, sigma, sigma), truncate=3.5)
-
-    mu_a, mu_b = blur(a), blur(b)
-    var_a = blur(a * a) - mu_a**2
-    var_b = blur(b * b) - mu_b**2
-    cov = blur(a * b) - mu_a * mu_b
-    ssim_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
-        (mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2)
-    )
-    return ssim_map.reshape(len(a), -1).mean(axis=1)
+    values = tf.image.ssim(tf.constant(a, tf.float32), tf.constant(b, tf.float32),
+                           max_val=float(data_range), filter_size=filter_size,
+                           filter_sigma=sigma, k1=0.01, k2=0.03)
+    return np.asarray(values, dtype=np.float64)
 
 
 def ssim(x, x_hat, data_range: float = 1.0) -> float:
-    """Mean SSIM over images (1 = identical)."""
+    """Mean over images of :func:`ssim_per_image` (1 = identical)."""
     return float(ssim_per_image(x, x_hat, data_range).mean())
 
 
@@ -127,3 +152,33 @@ def auroc(labels, scores) -> float:
     if not np.all(np.isfinite(scores)):
         raise ValueError("auroc: scores contain NaN or infinite values")
     return float(roc_auc_score(labels, scores))
+
+
+def multiply_adds(model) -> int:
+    """Multiply-adds of one forward pass of a Keras model, for one image.
+
+    Counts ``Dense`` (inputs x units), ``Conv2D`` (output positions x k^2 x C_in x K) and
+    ``Conv2DTranspose`` (*input* positions x k^2 x C_in x K) layers, looking inside nested
+    models; biases, activations, pooling and upsampling are free. The count is a property
+    of the model, not of the machine, which is why the course compares costs with it.
+    """
+    from keras import layers
+
+    def walk(m):
+        for layer in m.layers:
+            if hasattr(layer, "layers"):
+                yield from walk(layer)
+            else:
+                yield layer
+
+    total = 0
+    for layer in walk(model):
+        if isinstance(layer, layers.Conv2DTranspose):
+            _, h, w, c_in = layer.input.shape
+            total += h * w * int(np.prod(layer.kernel_size)) * c_in * layer.filters
+        elif isinstance(layer, layers.Conv2D):
+            _, h, w, _ = layer.output.shape
+            total += h * w * int(np.prod(layer.kernel_size)) * layer.input.shape[-1] * layer.filters
+        elif isinstance(layer, layers.Dense):
+            total += layer.input.shape[-1] * layer.units
+    return int(total)

@@ -8,6 +8,7 @@ Wrong shapes raise :class:`ValueError` saying what was expected.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -56,6 +57,11 @@ def _new_ax(ax: Axes | None, figsize=None) -> tuple[Figure, Axes]:
     return ax.figure, ax
 
 
+def _wrap(label: str, width: int) -> str:
+    """Break a label into lines of at most ``width`` characters (long words stay whole)."""
+    return "\n".join(textwrap.wrap(str(label), width, break_long_words=False)) or str(label)
+
+
 def _show(ax: Axes, image: np.ndarray, vmin=0.0, vmax=1.0, cmap="gray") -> None:
     if image.ndim == 3:
         ax.imshow(np.clip(image, 0, 1) if image.dtype.kind == "f" else image)
@@ -75,10 +81,11 @@ def show_images(
     vmin: float = 0.0,
     vmax: float = 1.0,
 ) -> Figure:
-    """A grid of images, with an optional title under each.
+    """A grid of images, with an optional title above each.
 
     ``images`` is (N, H, W), (N, H*W) with a square H*W, (N, H, W, 1) or RGB
-    (N, H, W, 3). Float images are shown on [vmin, vmax], uint8 on [0, 255].
+    (N, H, W, 3). Float images are shown on [vmin, vmax], uint8 on [0, 255]. Long titles
+    are wrapped to the width of their column, so they do not run into their neighbours.
     """
     imgs = _as_images(images)
     n = len(imgs)
@@ -92,12 +99,14 @@ def show_images(
     nrows = int(np.ceil(n / ncols))
     if figsize is None:
         figsize = (1.1 * ncols, 1.25 * nrows + (0.3 if suptitle else 0))
+    # a title is wrapped to the width of its column (about 0.07 inch per character at 8 pt)
+    title_chars = max(6, int(figsize[0] / ncols / 0.07))
     fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False)
     for i, ax in enumerate(axes.flat):
         if i < n:
             _show(ax, imgs[i], vmin, vmax, cmap)
             if titles is not None:
-                ax.set_title(str(titles[i]), fontsize=8)
+                ax.set_title(_wrap(titles[i], title_chars), fontsize=8)
         else:
             ax.axis("off")
     if suptitle:
@@ -118,7 +127,9 @@ def show_reconstructions(
 
     All arrays must hold the same number of images of the same size. ``n`` defaults to the
     first 10 images (or all of them, if there are fewer); an explicit ``n`` larger than the
-    number of images is an error.
+    number of images is an error. Each row's label (``row_titles``, wrapped at 16
+    characters) sits left of the row in a margin added to the figure's width, so it
+    neither overlaps the images nor shrinks them.
     """
     rows = [_as_images(original, "original")]
     names = ["original"]
@@ -140,13 +151,17 @@ def show_reconstructions(
                              f"original's {shape0}")
         if len(row) < n:
             raise ValueError(f"{name}: has {len(row)} images but n={n} columns were asked for")
+    names = [_wrap(name, 16) for name in names]
+    longest = max(len(line) for name in names for line in name.split("\n"))
+    margin = 0.25 + 0.075 * longest  # inches for the labels (about 0.075 inch a character)
     if figsize is None:
-        figsize = (1.1 * n, 1.2 * len(rows))
+        figsize = (1.1 * n + margin, 1.2 * len(rows))
     fig, axes = plt.subplots(len(rows), n, figsize=figsize, squeeze=False)
     for r, (name, row) in enumerate(zip(names, rows, strict=True)):
         for c in range(n):
             _show(axes[r, c], row[c])
-        axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+        axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9,
+                              labelpad=6)
     fig.tight_layout()
     return fig
 
