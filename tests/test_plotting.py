@@ -247,3 +247,16 @@ def test_plot_history_has_integer_epoch_ticks_and_continues_after_initial_epoch(
     assert ticks and all(float(t).is_integer() for t in ticks)
     fresh = plotting.plot_history({"loss": [1.0, 0.5]})
     assert list(fresh.axes[0].lines[0].get_xdata()) == [1, 2]
+
+
+def test_tile_images_places_each_image_and_fills_gaps():
+    imgs = np.stack([np.full((2, 3), v, dtype=np.float32) for v in (0.1, 0.2, 0.3)])
+    canvas = plotting.tile_images(imgs, 2, 2, gap=1, fill=1.0)
+    assert canvas.shape == (4, 7)
+    np.testing.assert_allclose(canvas[:2, :3], 0.1)
+    np.testing.assert_allclose(canvas[:2, 4:], 0.2)
+    np.testing.assert_allclose(canvas[2:, :3], 0.3)
+    np.testing.assert_allclose(canvas[:, 3], 1.0)  # the gap column
+    np.testing.assert_allclose(canvas[2:, 4:], 1.0)  # the empty slot
+    with pytest.raises(ValueError, match="images"):
+        plotting.tile_images(imgs, 1, 2)

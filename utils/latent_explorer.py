@@ -36,6 +36,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from utils.plotting import _new_ax, tile_images
 
 Decoder = Callable[[np.ndarray], Any]
 Encoder = Callable[[np.ndarray], Any]
@@ -324,22 +325,6 @@ def interpolation_explorer(
 
 
 # --------------------------------------------------------------------------- static twins
-def _tile(images: np.ndarray, nrows: int, ncols: int, gap: int = 0) -> np.ndarray:
-    h, w = images.shape[1:3]
-    canvas = np.ones((nrows * h, ncols * (w + gap) - gap), dtype=np.float32)
-    for k, img in enumerate(images):
-        r, c = divmod(k, ncols)
-        canvas[r * h:(r + 1) * h, c * (w + gap):c * (w + gap) + w] = img
-    return canvas
-
-
-def _new_ax(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
-    if ax is None:
-        fig, ax = plt.subplots(figsize=figsize)
-        return fig, ax
-    return ax.figure, ax
-
-
 def latent_explorer_figure(
     decoder: Decoder,
     limits: Sequence[float] = (-3.0, 3.0),
@@ -367,7 +352,7 @@ def latent_explorer_figure(
     imgs = decode_points(decoder, codes, latent_dim=2)
     h, w = imgs.shape[1:3]
     fig, ax = _new_ax(ax, figsize=(1.0 + 0.9 * n, 0.8 + 0.9 * len(z2)))
-    ax.imshow(_tile(imgs, len(z2), n), cmap="gray", vmin=0, vmax=1)
+    ax.imshow(tile_images(imgs, len(z2), n), cmap="gray", vmin=0, vmax=1)
     ax.set_xticks(np.arange(n) * w + w / 2, [f"{v:.2g}" for v in z1])
     ax.set_yticks(np.arange(len(z2)) * h + h / 2, [f"{v:.2g}" for v in z2])
     ax.set_xlabel("slider $z_1$")
@@ -407,7 +392,7 @@ def interpolation_figure(
     h, w = path.shape[1:3]
     gap = max(2, w // 7)
     fig, ax = _new_ax(ax, figsize=(1.0 + 0.9 * (n + 2), 1.9))
-    ax.imshow(_tile(strip, 1, n + 2, gap=gap), cmap="gray", vmin=0, vmax=1)
+    ax.imshow(tile_images(strip, 1, n + 2, gap=gap), cmap="gray", vmin=0, vmax=1)
     labels = ["input a", *[f"t={v:.2g}" for v in ts], "input b"]
     ax.set_xticks(np.arange(n + 2) * (w + gap) + w / 2, labels, fontsize=8)
     ax.set_yticks([])

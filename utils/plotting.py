@@ -244,6 +244,23 @@ def plot_latent_scatter(
     return fig
 
 
+def tile_images(images: np.ndarray, nrows: int, ncols: int, gap: int = 0,
+                fill: float = 1.0) -> np.ndarray:
+    """One canvas of ``nrows`` x ``ncols`` images (N, H, W), row by row, ``gap`` pixels apart.
+
+    Slots without an image and the gaps are ``fill``. Used by the latent-space figures.
+    """
+    images = np.asarray(images)
+    if len(images) > nrows * ncols:
+        raise ValueError(f"images: {len(images)} images do not fit {nrows} x {ncols} slots")
+    h, w = images.shape[1:3]
+    canvas = np.full((nrows * h, ncols * (w + gap) - gap), fill, dtype=np.float32)
+    for k, img in enumerate(images):
+        r, c = divmod(k, ncols)
+        canvas[r * h:(r + 1) * h, c * (w + gap):c * (w + gap) + w] = img
+    return canvas
+
+
 def latent_grid(n: int = 15, quantiles: bool = True, limit: float = 2.0) -> np.ndarray:
     """1-D grid of ``n`` latent values: Normal quantiles (0.05..0.95) or linear in ±limit."""
     if n < 2:
@@ -279,12 +296,8 @@ def plot_latent_manifold(
     if len(imgs) != len(zz):
         raise ValueError(f"decode: returned {len(imgs)} images for {len(zz)} codes")
     h, w = imgs.shape[1:3]
-    canvas = np.zeros((len(gy) * h, len(gx) * w), dtype=np.float32)
-    for k, img in enumerate(imgs):
-        r, c = divmod(k, len(gx))
-        canvas[r * h:(r + 1) * h, c * w:(c + 1) * w] = img
     fig, ax = _new_ax(ax, figsize=(6, 6))
-    ax.imshow(canvas, cmap="gray", vmin=0, vmax=1)
+    ax.imshow(tile_images(imgs, len(gy), len(gx)), cmap="gray", vmin=0, vmax=1)
     ax.set_xticks(np.arange(len(gx)) * w + w / 2, [f"{v:.1f}" for v in gx], fontsize=7)
     ax.set_yticks(np.arange(len(gy)) * h + h / 2, [f"{v:.1f}" for v in gy[::-1]], fontsize=7)
     ax.set_xlabel("$z_1$")
