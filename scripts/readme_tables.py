@@ -1,4 +1,4 @@
-"""Write the README's syllabus and assignment tables from the notebooks' recorded results.
+"""Write the README's syllabus, assignment and records tables from the notebooks' recorded results.
 
     python scripts/readme_tables.py           # rewrite the tables in README.md
     python scripts/readme_tables.py --check   # exit 1 if README.md quotes stale numbers
@@ -127,6 +127,20 @@ def assignments(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def records(rows: list[dict]) -> str:
+    lines = ["| record | challenge | ours | published | what it took | runtime (2-core CPU) |",
+             "|---|---|---|---|---|---|"]
+    for row in rows:
+        rel = row["notebook"]
+        recs, nb = _records(ROOT / rel)
+        seconds = _runtime(rel, recs)
+        sweep = _sweep_for(rel, nb)
+        cells = [_fill(row[key], rel, recs, sweep) for key in ("ours", "published", "budget")]
+        lines.append(f"| {row['record']} | [{row['title']}]({rel}) | {cells[0]} | {cells[1]} | "
+                     f"{cells[2]} | {seconds:.0f} s |")
+    return "\n".join(lines)
+
+
 def _replace_block(text: str, tag: str, body: str) -> str:
     start, end = f"<!-- {tag} -->", f"<!-- /{tag} -->"
     if text.count(start) != 1 or text.count(end) != 1:
@@ -140,7 +154,9 @@ def render(readme: str) -> str:
     template = tomllib.loads(TEMPLATE.read_text(encoding="utf-8"))
     readme = _replace_block(readme, "SYLLABUS", template["syllabus"]["preamble"].strip()
                             + "\n\n" + syllabus(template["lesson"]))
-    return _replace_block(readme, "ASSIGNMENTS", assignments(template["assignment"]))
+    readme = _replace_block(readme, "ASSIGNMENTS", assignments(template["assignment"]))
+    return _replace_block(readme, "RECORDS", template["records"]["preamble"].strip()
+                          + "\n\n" + records(template["record"]))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,8 +3,9 @@
     python scripts/run_notebooks.py execute [NOTEBOOK ...]
     python scripts/run_notebooks.py sweep [NOTEBOOK ...] --seeds 1 2 3
 
-With no notebook named, both take every lesson (``notebooks/NN_*.ipynb``) and every
-assignment solution (``notebooks/solutions/*.ipynb``).
+With no notebook named, both take every lesson (``notebooks/NN_*.ipynb``), every
+assignment solution (``notebooks/solutions/*.ipynb``) and every challenge
+(``notebooks/challenges/*.ipynb``).
 
 ``execute`` runs each notebook top to bottom on a fresh kernel, one at a time, and
 writes the outputs back into the file. Committed notebooks come from this command, on an
@@ -47,7 +48,8 @@ from utils import repro, results  # noqa: E402
 def default_notebooks() -> list[Path]:
     lessons = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     solutions = sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
-    return lessons + solutions
+    challenges = sorted((ROOT / "notebooks" / "challenges").glob("*.ipynb"))
+    return lessons + solutions + challenges
 
 
 def relative(path: Path) -> str:

@@ -153,7 +153,8 @@ def render(nb) -> str:
 def default_notebooks(root: Path = ROOT) -> list[Path]:
     nbs = root / "notebooks"
     return (sorted(nbs.glob("[0-9][0-9]_*.ipynb")) + sorted((nbs / "solutions").glob("*.ipynb"))
-            + sorted((nbs / "assignments").glob("*.ipynb")))
+            + sorted((nbs / "assignments").glob("*.ipynb"))
+            + sorted((nbs / "challenges").glob("*.ipynb")))
 
 
 def stamp(paths: list[Path], check: bool = False, url: str | None = None,

@@ -1,7 +1,8 @@
 """pytest plugin: add up nbval's cell times per notebook and print a table at the end.
 
 Loaded with ``-p tests.notebook_timing``. The lesson budget is 180 s a notebook and
-25 min in all; assignment solutions share 10 min. Over-budget notebooks are flagged,
+25 min in all; assignment solutions share 10 min; each challenge has 5 min of its own.
+Over-budget notebooks are flagged,
 not failed, because a loaded machine can be slower than the budget's reference.
 """
 
@@ -12,6 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 
 NOTEBOOK_BUDGET_S = 180.0
+CHALLENGE_BUDGET_S = 300.0
 LESSONS_BUDGET_S = 25 * 60.0
 SOLUTIONS_BUDGET_S = 10 * 60.0
 
@@ -31,11 +33,13 @@ def pytest_terminal_summary(terminalreporter):
     tr.section("notebook run times (nbval, this machine)")
     lessons = solutions = 0.0
     for path, seconds in sorted(_times.items()):
-        flag = "  OVER BUDGET" if seconds > NOTEBOOK_BUDGET_S else ""
+        challenge = "/challenges/" in path
+        limit = CHALLENGE_BUDGET_S if challenge else NOTEBOOK_BUDGET_S
+        flag = "  OVER BUDGET" if seconds > limit else ""
         tr.write_line(f"{seconds:7.1f} s  {path}{flag}")
         if "/solutions/" in path:
             solutions += seconds
-        else:
+        elif not challenge:
             lessons += seconds
     tr.write_line(f"{lessons:7.1f} s  lessons in all (budget {LESSONS_BUDGET_S:.0f} s)")
     if solutions:

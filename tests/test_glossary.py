@@ -1,7 +1,8 @@
 """GLOSSARY.md and the lessons agree on the Korean terms.
 
 (a) every Korean term in parentheses in a lesson's markdown is in the glossary, and
-(b) every glossary term appears, in parentheses, in the lesson the glossary names.
+(b) every glossary term appears, in parentheses, in the lesson the glossary names
+(a lesson number such as 05, or a challenge such as C1).
 The lessons are read from notebooks/ or, to check edited copies, from the folder named
 by AE_GLOSSARY_NOTEBOOKS.
 """
@@ -19,6 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 GLOSSARY = ROOT / "GLOSSARY.md"
 NOTEBOOKS = Path(os.environ.get("AE_GLOSSARY_NOTEBOOKS", ROOT / "notebooks"))
 LESSONS = {p.name[:2]: p for p in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))}
+# the challenges (notebooks/challenges/c1_*.ipynb ...) are named C1, C2... in the glossary
+CHALLENGES = sorted((NOTEBOOKS / "challenges").glob("c[0-9]_*.ipynb"))
+LESSONS |= {p.name[:2].upper(): p for p in CHALLENGES}
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 INNER_PARENS = re.compile(r"\(([^()]*)\)")

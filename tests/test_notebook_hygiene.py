@@ -11,6 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SOLUTIONS = sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
+CHALLENGES = sorted((ROOT / "notebooks" / "challenges").glob("*.ipynb"))
 MAX_BYTES = 2_500_000
 
 
@@ -38,6 +39,10 @@ def _setup_cell(nb: dict) -> str:
     return ""
 
 
+def test_challenges_exist():
+    assert CHALLENGES, "no challenge notebooks under notebooks/challenges/"
+
+
 def test_lessons_exist():
     assert LESSONS, "no lesson notebooks found under notebooks/"
     names = [p.name for p in LESSONS]
@@ -46,7 +51,7 @@ def test_lessons_exist():
     assert len(set(numbers)) == len(numbers), f"two lessons share a number: {names}"
 
 
-@pytest.mark.parametrize("path", LESSONS + SOLUTIONS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", LESSONS + SOLUTIONS + CHALLENGES, ids=lambda p: p.name)
 def test_executed_in_order_without_errors(path):
     nb = _load(path)
     counts = [c.get("execution_count") for c in _code_cells(nb)]
@@ -59,13 +64,13 @@ def test_executed_in_order_without_errors(path):
                 f"{path.name}: cell {i} was committed with an error ({out.get('ename')})")
 
 
-@pytest.mark.parametrize("path", LESSONS + SOLUTIONS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", LESSONS + SOLUTIONS + CHALLENGES, ids=lambda p: p.name)
 def test_size(path):
     size = path.stat().st_size
     assert size < MAX_BYTES, f"{path.name} is {size / 1e6:.1f} MB; lower the figure dpi"
 
 
-@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", LESSONS + CHALLENGES, ids=lambda p: p.name)
 def test_document_structure(path):
     nb = _load(path)
     first = "".join(nb["cells"][0]["source"]) if nb["cells"] else ""
@@ -80,7 +85,7 @@ def test_document_structure(path):
     assert "$" in md, f"{path.name}: the lesson has no LaTeX math"
 
 
-@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", LESSONS + CHALLENGES, ids=lambda p: p.name)
 def test_setup_and_assertions(path):
     nb = _load(path)
     cells = _code_cells(nb)

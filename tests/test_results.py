@@ -143,3 +143,34 @@ def test_determinism_switch_is_read_from_the_environment(monkeypatch):
 def test_results_payload_is_json_serialisable():
     r = results.Result(name="x", value=1.0, text="1", seed=42)
     assert json.loads(json.dumps(r.__dict__))["seed"] == 42
+
+
+def _write_sweep(root, stats):
+    path = root / "results" / "seed_sweep.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"notebooks": {"notebooks/05_x.ipynb": {"stats": stats}}}))
+    return path
+
+
+def test_swept_reads_the_statistics_found_above_the_working_directory(tmp_path, monkeypatch):
+    stats = {"SE": {"mean": 6.9, "std": 0.2, "min": 6.7, "max": 7.1, "n": 4, "unit": ""}}
+    path = _write_sweep(tmp_path, stats)
+    inner = tmp_path / "notebooks" / "challenges"
+    inner.mkdir(parents=True)
+    monkeypatch.chdir(inner)
+    assert results.find_sweep() == path
+    assert results.swept("notebooks/05_x.ipynb", "SE") == stats["SE"]
+
+
+def test_swept_outside_a_checkout_is_none_and_typos_are_errors(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert results.find_sweep() is None
+    assert results.swept("notebooks/05_x.ipynb", "SE") is None
+    path = _write_sweep(tmp_path, {"SE": {"mean": 1.0}})
+    with pytest.raises(KeyError, match="no notebook 'notebooks/06_y.ipynb'"):
+        results.swept("notebooks/06_y.ipynb", "SE", sweep=path)
+    with pytest.raises(KeyError, match="records no 'MSE'; it records \\['SE'\\]"):
+        results.swept("notebooks/05_x.ipynb", "MSE", sweep=path)
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match="not a seed-sweep summary"):
+        results.swept("notebooks/05_x.ipynb", "SE", sweep=path)

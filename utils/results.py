@@ -222,3 +222,42 @@ def code_hash(nb: dict) -> str:
             continue
         digest.update(source.encode("utf-8") + b"\0")
     return digest.hexdigest()
+
+
+SWEEP_FILE = Path("results") / "seed_sweep.json"
+"""Where ``scripts/run_notebooks.py sweep`` writes its summary, relative to the checkout."""
+
+
+def find_sweep(start: str | os.PathLike | None = None) -> Path | None:
+    """The checkout's ``results/seed_sweep.json``, searched from ``start`` (default: the
+    working directory) upwards; ``None`` outside a checkout (an installed package, Colab)."""
+    here = Path.cwd() if start is None else Path(start)
+    for folder in (here, *here.resolve().parents):
+        if (folder / SWEEP_FILE).is_file():
+            return folder / SWEEP_FILE
+    return None
+
+
+def swept(notebook: str, name: str, sweep: str | os.PathLike | None = None) -> dict | None:
+    """A lesson's recorded number over the committed seed sweep, for a scoreboard.
+
+    ``notebook`` is the path from the checkout's root (``"notebooks/05_....ipynb"``) and
+    ``name`` the record's name. Returns the sweep's statistics for it (``mean``, ``std``,
+    ``min``, ``max``, ``n`` seeds, ``unit``), read from ``sweep`` (default:
+    :func:`find_sweep`), or ``None`` when there is no sweep file. A notebook or name that
+    the sweep does not hold is an error (a typo would otherwise show as a missing number).
+    """
+    path = find_sweep() if sweep is None else Path(sweep)
+    if path is None:
+        return None
+    try:
+        notebooks = json.loads(path.read_text(encoding="utf-8"))["notebooks"]
+    except (OSError, json.JSONDecodeError, KeyError) as exc:
+        raise ValueError(f"{path}: not a seed-sweep summary ({exc}); regenerate it with "
+                         "`make seeds`") from None
+    if notebook not in notebooks:
+        raise KeyError(f"{path}: no notebook {notebook!r}; it holds {sorted(notebooks)}")
+    stats = notebooks[notebook]["stats"]
+    if name not in stats:
+        raise KeyError(f"{path}: {notebook} records no {name!r}; it records {sorted(stats)}")
+    return dict(stats[name])
