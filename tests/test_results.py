@@ -22,9 +22,11 @@ def test_record_prints_one_line_and_returns_the_float(capsys):
 def test_a_published_number_is_printed_in_the_value_format(capsys):
     results.record("SE per image", 2.917, fmt=".2f", published=3.0, source="H&S 2006")
     results.record("accuracy", 0.93, fmt=".1%", published="88.2% (M1+TSVM)")
+    results.record("passes", 13.0, fmt=",.0f", published=3280)
     assert capsys.readouterr().out.splitlines() == [
         "RESULT  SE per image = 2.92  [published 3.00, H&S 2006]",
-        "RESULT  accuracy = 93.0%  [published 88.2% (M1+TSVM)]"]
+        "RESULT  accuracy = 93.0%  [published 88.2% (M1+TSVM)]",
+        "RESULT  passes = 13  [published 3,280]"]
 
 
 def test_record_formats_percentages_and_integers(capsys):

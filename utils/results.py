@@ -140,13 +140,14 @@ def record(name: str, value, unit: str = "", *, fmt: str = ".4g",
 
 def _published_text(published, fmt: str) -> str | None:
     """A published figure as printed: a string as given; a number in the value's format
-    when that is fixed-point with at most two decimals (3.0 -> '3.00'), else as short as
-    it is (0.11 stays '0.11', not '0.1100', which would claim digits the paper lacks)."""
+    when that is fixed-point with at most two decimals (3.0 -> '3.00', and 3280 -> '3,280'
+    with ``",.0f"``), else as short as it is (0.11 stays '0.11', not '0.1100', which would
+    claim digits the paper lacks)."""
     if published is None or isinstance(published, str) or isinstance(published, bool):
         return None if published is None else str(published)
     if not isinstance(published, Real):
         raise TypeError(f"published: expected a number or a string, got {type(published).__name__}")
-    spec = re.fullmatch(r"\.([0-2])f", fmt)
+    spec = re.fullmatch(r",?\.([0-2])f", fmt)
     return format(float(published), fmt) if spec else format(float(published), "g")
 
 
