@@ -178,3 +178,23 @@ def test_multiply_adds_counts_dense_conv_and_transposed_layers():
     model = keras.Model(x, out)
     expected = 4 * 4 * 9 * 1 * 5 + 2 * 2 * 9 * 5 * 2 + (4 * 4 * 2) * 4 + 4 * 3 + 3 * 2
     assert metrics.multiply_adds(model) == expected
+
+
+def test_active_latent_dimensions_counts_varying_means():
+    rng = np.random.default_rng(0)
+    means = np.zeros((500, 4))
+    means[:, 0] = rng.normal(0.0, 1.0, 500)  # variance about 1: active
+    means[:, 1] = rng.normal(3.0, 0.03, 500)  # constant offset, variance about 1e-3: not
+    means[:, 2] = rng.choice([-0.2, 0.2], 500)  # variance 0.04: active
+    # dimension 3 never moves: collapsed
+    assert metrics.active_latent_dimensions(means) == 2
+    assert metrics.active_latent_dimensions(means, threshold=0.05) == 1
+    # the same count as the definition written out with the sample variance by hand
+    by_hand = sum(np.mean((c - c.mean()) ** 2) > 1e-2 for c in means.T)
+    assert metrics.active_latent_dimensions(means) == by_hand
+    with pytest.raises(ValueError, match="posterior_means must have shape"):
+        metrics.active_latent_dimensions(means[:, 0])
+    with pytest.raises(ValueError, match="NaN"):
+        metrics.active_latent_dimensions(np.full((3, 2), np.nan))
+    with pytest.raises(ValueError, match="threshold"):
+        metrics.active_latent_dimensions(means, threshold=0)

@@ -182,3 +182,24 @@ def multiply_adds(model) -> int:
         elif isinstance(layer, layers.Dense):
             total += layer.input.shape[-1] * layer.units
     return int(total)
+
+
+def active_latent_dimensions(posterior_means, threshold: float = 1e-2) -> int:
+    """Latent dimensions a VAE uses: how many vary across images by more than ``threshold``.
+
+    ``posterior_means`` holds the encoder's means ``mu(x)`` for a set of images, shape
+    (images, latent dimensions). A dimension counts as *active* when the variance of its
+    mean over the images exceeds ``threshold``; a dimension whose mean stays put ignores the
+    image and carries no information about it (posterior collapse). This is the
+    activity statistic of Burda, Grosse & Salakhutdinov (2016), with their threshold 0.01.
+    """
+    means = np.asarray(posterior_means, dtype=np.float64)
+    if means.ndim != 2 or len(means) < 2:
+        raise ValueError("active_latent_dimensions: posterior_means must have shape (images, "
+                         f"latent dimensions) with at least 2 images, got {means.shape}")
+    if not np.all(np.isfinite(means)):
+        raise ValueError("active_latent_dimensions: posterior_means contain NaN or infinite "
+                         "values; check the encoder's training")
+    if not threshold > 0:
+        raise ValueError(f"active_latent_dimensions: threshold must be > 0, got {threshold!r}")
+    return int(np.sum(means.var(axis=0) > threshold))
