@@ -82,6 +82,16 @@ def test_batching_and_seed_make_it_reproducible():
         np.testing.assert_array_equal(u, v)
 
 
+def test_a_last_batch_of_another_size_is_scored_too():
+    # 5 images in batches of 2: the compiled step meets a second shape (and a relaxed trace).
+    encoder, decoder = _models()
+    x = np.concatenate([X, X[:1]])
+    nll, _, _ = likelihood.importance_weighted_nll(encoder, decoder, x, k=20_000, batch=2,
+                                                   seed=4)
+    exact = np.array([_exact_nll(row) for row in x])
+    np.testing.assert_allclose(nll, exact, atol=0.03)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"k": 0}, "k: expected a positive integer"),
     ({"batch": 2.5}, "batch: expected a positive integer"),

@@ -30,7 +30,7 @@ def log_importance_weights(encoder: Any, decoder: Any, x: Any, eps: Any):
     mean, log_var = encoder(x)
     z = mean + ops.exp(0.5 * log_var) * eps  # (k, B, d): k codes per image
     logits = decoder(ops.reshape(z, (-1, z.shape[-1])))  # k * B codes in one call
-    logits = ops.reshape(logits, (eps.shape[0], eps.shape[1], -1))
+    logits = ops.reshape(logits, (eps.shape[0], -1, logits.shape[-1]))  # B may be unknown
     log_px_z = ops.sum(logits * x - ops.softplus(logits), axis=-1)  # Bernoulli, summed
     return log_px_z - 0.5 * ops.sum(ops.square(z) - ops.square(eps) - log_var, axis=-1)
 
